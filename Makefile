@@ -1,0 +1,67 @@
+# The two commands of the quick start: `make demo` and `make test`.
+# Both set up everything they need on a fresh machine.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_ENV := var/demo.env
+
+.PHONY: demo test lint format install services browser bench clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found (Python 3.11 is required)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+services:
+	@ops/ensure-services.sh
+
+browser:
+	@ops/install-browser.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install services browser lint
+	$(BIN)/python -m pytest
+
+$(DEMO_ENV):
+	@mkdir -p var
+	@umask 077; { \
+	  echo "DC_JWT_SECRET=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))')"; \
+	  echo "DC_DATABASE_URL=sqlite:///var/demo.sqlite3"; \
+	  echo "DC_API_HOST=127.0.0.1"; \
+	  echo "DC_API_PORT=8000"; \
+	  echo "DC_ENVIRONMENT=development"; \
+	} > $(DEMO_ENV)
+	@echo "wrote $(DEMO_ENV) (a fresh signing secret; kept out of git)"
+
+demo: install $(DEMO_ENV)
+	@DC_ENV_FILE=$(DEMO_ENV) $(BIN)/dcctl db upgrade
+	@DC_ENV_FILE=$(DEMO_ENV) $(BIN)/dcctl demo seed --if-empty
+	@echo ""
+	@echo "  Data Collector Control (embedded demo)"
+	@echo "  API:      http://127.0.0.1:8000/api/v1/apps"
+	@echo "  API docs: http://127.0.0.1:8000/api/docs  (ReDoc: /api/redoc)"
+	@echo "  Health:   http://127.0.0.1:8000/api/v1/system/health"
+	@echo "  Stop with Ctrl-C."
+	@echo ""
+	@DC_ENV_FILE=$(DEMO_ENV) exec $(BIN)/dcctl serve
+
+bench: install services
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""Apps: the fleet's data-collection applications and their live state."""

@@ -1,0 +1,1 @@
+"""System: health of the backing parts, metrics, run-time configuration."""

@@ -1,0 +1,114 @@
+"""Shared fixtures: settings for tests, and a migrated database on SQLite and PostgreSQL.
+
+Tests marked with the ``db`` fixture run twice: against a SQLite file and against the
+real PostgreSQL server (``DC_TEST_POSTGRES_URL``, default the local trust-auth server).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import psycopg2
+import pytest
+from peewee import Database
+
+TEST_SECRET = "test-signing-secret-0123456789-abcdefghijklmnop"
+os.environ.setdefault("DC_JWT_SECRET", TEST_SECRET)
+os.environ.setdefault("DC_ENVIRONMENT", "test")
+os.environ.pop("DC_ENV_FILE", None)
+
+from control.db import migrate  # noqa: E402
+from control.db.database import database, init_database  # noqa: E402
+from control.db.models import CORE_MODELS  # noqa: E402
+from control.settings import Settings, load_settings  # noqa: E402
+
+POSTGRES_URL = os.environ.get(
+    "DC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _admin_connection() -> psycopg2.extensions.connection:
+    parsed = urlparse(POSTGRES_URL)
+    conn = psycopg2.connect(
+        dbname=parsed.path.lstrip("/") or "postgres",
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        host=parsed.hostname or "127.0.0.1",
+        port=parsed.port or 5432,
+    )
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped after."""
+    name = f"dc_test_{uuid.uuid4().hex[:10]}"
+    admin = _admin_connection()
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    parsed = urlparse(POSTGRES_URL)
+    url = parsed._replace(path=f"/{name}").geturl()
+    yield url
+    if not database.is_closed():
+        database.close()
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db')}/test.sqlite3"
+
+
+_migrated: dict[str, Database] = {}
+
+
+def _bind(url: str) -> Database:
+    if url not in _migrated:
+        db = init_database(url)
+        migrate.upgrade(db)
+        db.close()
+        _migrated[url] = db
+    database.initialize(_migrated[url])
+    return _migrated[url]
+
+
+def _empty_tables(db: Database) -> None:
+    with db.connection_context():
+        for model in reversed(CORE_MODELS):
+            model.delete().execute()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A migrated, empty database bound to the models: SQLite, then PostgreSQL."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    bound = _bind(url)
+    _empty_tables(bound)
+    yield bound
+    if not bound.is_closed():
+        bound.close()
+    _empty_tables(bound)
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: str) -> Iterator[Database]:
+    """The SQLite database only, for tests about the embedded default."""
+    bound = _bind(sqlite_url)
+    _empty_tables(bound)
+    yield bound
+    _empty_tables(bound)
+
+
+@pytest.fixture
+def settings(db: Database) -> Settings:
+    """Settings for an app built on the bound test database."""
+    return load_settings(environment="test")

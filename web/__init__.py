@@ -1,0 +1,1 @@
+"""The HTTP edge: Falcon ASGI app, middleware, resources, schemas, OpenAPI."""

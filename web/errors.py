@@ -1,0 +1,139 @@
+"""Every error answers in one shape: ``{"error": {"code", "message", "details"}}``.
+
+Falcon's own errors (404, 405, 415, 400 on malformed JSON), ours, the domain's and
+unexpected exceptions all pass through here; nothing internal reaches the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+import falcon.asgi
+
+from control import errors as domain
+from control.log_context import request_id_var
+
+log = logging.getLogger(__name__)
+
+CODES: dict[int, str] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    411: "LENGTH_REQUIRED",
+    412: "PRECONDITION_FAILED",
+    413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    428: "PRECONDITION_REQUIRED",
+    429: "RATE_LIMITED",
+    431: "HEADERS_TOO_LARGE",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+# Messages for Falcon's built-in errors, whose own titles and descriptions can echo
+# internals (media handler names, parser messages).
+GENERIC: dict[int, str] = {
+    400: "The request could not be understood.",
+    404: "No such resource.",
+    405: "This method is not allowed on this resource.",
+    413: "The request body is too large.",
+    415: "The request body must be JSON (Content-Type: application/json).",
+}
+
+
+class ApiError(falcon.HTTPError):
+    """An HTTP error with the API's machine code and per-field details."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, title=message, headers=headers)
+        self.code = code or CODES.get(status, "ERROR")
+        self.message = message
+        self.details = details or []
+
+
+def detail(field: str | None, message: str) -> dict[str, Any]:
+    """One entry of ``error.details``."""
+    return {"field": field, "message": message}
+
+
+def error_body(status: int, code: str, message: str, details: list[dict[str, Any]]) -> dict:
+    """The error envelope (the request id helps operators find the log lines)."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details,
+            "request_id": request_id_var.get(),
+        }
+    }
+
+
+def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
+    """Falcon error serializer: always JSON, always the one shape."""
+    status = exc.status_code
+    if isinstance(exc, ApiError):
+        code, message, details = exc.code, exc.message, exc.details
+    elif isinstance(exc, falcon.MediaMalformedError):
+        code, message, details = "MALFORMED_JSON", "The request body is not valid JSON.", []
+    elif isinstance(exc, falcon.MediaNotFoundError):
+        code, message, details = "BODY_REQUIRED", "A JSON request body is required.", []
+    else:
+        code = CODES.get(status, "ERROR")
+        message = GENERIC.get(status) or exc.title or falcon.code_to_http_status(status)
+        details = []
+    resp.media = error_body(status, code, message, details)
+    resp.content_type = falcon.MEDIA_JSON
+
+
+_DOMAIN_STATUS: dict[type[domain.ControlError], int] = {
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.PreconditionFailed: 412,
+    domain.InvalidInput: 400,
+    domain.Unavailable: 503,
+}
+
+
+async def handle_domain_error(
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, exc: domain.ControlError, params: dict
+) -> None:
+    """Map a domain exception to its status, keeping its message and field."""
+    status = next((s for t, s in _DOMAIN_STATUS.items() if isinstance(exc, t)), 500)
+    if status == 500:
+        await handle_unexpected(req, resp, exc, params)
+        return
+    details = [detail(exc.field, exc.message)] if exc.field else []
+    raise ApiError(status, exc.message, details=details) from exc
+
+
+async def handle_unexpected(
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, exc: Exception, params: dict
+) -> None:
+    """Log the traceback server-side; answer 500 with only the request id."""
+    log.exception("unhandled error on %s %s", req.method, req.path)
+    raise ApiError(
+        500, "An internal error occurred. Quote the request id when reporting it."
+    ) from exc
+
+
+def install(app: falcon.asgi.App) -> None:
+    """Register the serializer and the handlers on ``app``."""
+    app.set_error_serializer(serialize)
+    app.add_error_handler(Exception, handle_unexpected)
+    app.add_error_handler(domain.ControlError, handle_domain_error)

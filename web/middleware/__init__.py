@@ -1,0 +1,1 @@
+"""Cross-cutting request handling, one concern per module."""

@@ -1,0 +1,187 @@
+"""OpenAPI 3.1 generated from the responders' pydantic models.
+
+Each responder is declared with :func:`operation`, which validates its query string and
+body into ``req.context.query`` / ``req.context.body`` and records what the document
+needs. :func:`build_document` walks the app's routes and assembles the document.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import falcon.asgi
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from web.routing import iter_routes
+from web.validation import parse_body, parse_query
+
+Responder = Callable[..., Awaitable[None]]
+REF = "#/components/schemas/{model}"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What one responder accepts and returns, for validation and the document."""
+
+    summary: str
+    tags: tuple[str, ...]
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    public: bool = False
+    description: str = ""
+    extra_responses: dict[int, str] = field(default_factory=dict)
+
+
+def operation(
+    summary: str,
+    *,
+    tags: tuple[str, ...] | list[str] = (),
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    public: bool = False,
+) -> Callable[[Responder], Responder]:
+    """Declare a responder's contract; validates input before it runs."""
+
+    def decorate(responder: Responder) -> Responder:
+        op = Operation(
+            summary=summary,
+            tags=tuple(tags),
+            query=query,
+            body=body,
+            response=response,
+            status=status,
+            errors=errors,
+            public=public,
+            description=inspect.cleandoc(responder.__doc__ or ""),
+        )
+
+        @functools.wraps(responder)
+        async def wrapper(
+            self: Any, req: falcon.asgi.Request, resp: falcon.asgi.Response, **params: Any
+        ) -> None:
+            if query is not None:
+                req.context.query = parse_query(req, query)
+            if body is not None:
+                req.context.body = await parse_body(req, body)
+            await responder(self, req, resp, **params)
+
+        wrapper.__openapi__ = op  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    return {
+        "description": f"Error ({status})",
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorResponse")}}},
+    }
+
+
+def _parameters(model: type[BaseModel], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    properties = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    result = []
+    for name, prop in properties.items():
+        info = model.model_fields[name]
+        param_schema = {k: v for k, v in prop.items() if k not in ("title", "description")}
+        result.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "description": info.description or "",
+                "schema": param_schema,
+            }
+        )
+    return result
+
+
+def _path_parameters(template: str) -> list[dict[str, Any]]:
+    names = [part[1:-1].split(":")[0] for part in template.split("/") if part.startswith("{")]
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in names
+    ]
+
+
+def operation_of(responder: Callable[..., Any]) -> Operation | None:
+    """The contract a responder declared with :func:`operation`, if any."""
+    return getattr(responder, "__openapi__", None)
+
+
+def collect_operations(app: falcon.asgi.App) -> list[tuple[str, str, Operation | None]]:
+    """(path template, method, operation) for every route and method of ``app``."""
+    return [(r.path, r.method, operation_of(r.responder)) for r in iter_routes(app)]
+
+
+def build_document(app: falcon.asgi.App, *, title: str, version: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for every declared operation of ``app``."""
+    from web.schemas.common import ErrorResponse
+
+    ops = [(path, method, op) for path, method, op in collect_operations(app) if op is not None]
+    models: set[type[BaseModel]] = {ErrorResponse}
+    for _, _, op in ops:
+        models.update(m for m in (op.query, op.body, op.response) if m is not None)
+    ordered = sorted(models, key=lambda m: m.__name__)
+    _, definitions = models_json_schema([(m, "validation") for m in ordered], ref_template=REF)
+    components = definitions.get("$defs", {})
+
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, op in ops:
+        entry: dict[str, Any] = {
+            "summary": op.summary,
+            "tags": list(op.tags),
+            "operationId": f"{method.lower()}_{path.strip('/').replace('/', '_')}".replace(
+                "{", ""
+            ).replace("}", ""),
+        }
+        if op.description:
+            entry["description"] = op.description
+        parameters = _path_parameters(path)
+        if op.query is not None:
+            parameters += _parameters(op.query, components[op.query.__name__])
+        if parameters:
+            entry["parameters"] = parameters
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}
+                },
+            }
+        success: dict[str, Any] = {"description": "Success"}
+        if op.response is not None:
+            success["content"] = {
+                "application/json": {"schema": {"$ref": REF.format(model=op.response.__name__)}}
+            }
+        responses: dict[str, Any] = {str(op.status): success}
+        statuses = set(op.errors) | {500}
+        if op.query is not None:
+            statuses |= {400, 422}
+        if op.body is not None:
+            statuses |= {400, 413, 415, 422}
+        for status in sorted(statuses):
+            responses[str(status)] = _error_response(status)
+        entry["responses"] = responses
+        if op.public:
+            entry["security"] = []
+        paths.setdefault(path, {})[method.lower()] = entry
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": dict(sorted(components.items()))},
+    }

@@ -1,0 +1,1 @@
+"""One resource class per noun; thin: parse, call a service, shape the envelope."""

@@ -1,0 +1,92 @@
+"""Request validation with pydantic: query strings and JSON bodies.
+
+Unknown query parameters are a 400 naming them (filters are an allowlist); values that
+break the schema are a 422 with one detail per bad field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import falcon
+import falcon.asgi
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from web.errors import ApiError, detail
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class QueryModel(BaseModel):
+    """Base for query-string models: strict names, lenient string-to-type coercion."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BodyModel(BaseModel):
+    """Base for JSON request bodies: unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageQuery(QueryModel):
+    """Offset pagination and sorting."""
+
+    page: int = Field(1, ge=1, le=1_000_000, description="Page number, from 1.")
+    per_page: int = Field(20, ge=1, le=100, description="Items per page (1-100).")
+    sort: str | None = Field(
+        None, max_length=200, description="Comma-separated fields; prefix '-' for descending."
+    )
+
+
+class CursorQuery(QueryModel):
+    """Keyset (cursor) pagination."""
+
+    cursor: str | None = Field(None, max_length=512, description="Opaque cursor from meta.")
+    limit: int = Field(50, ge=1, le=100, description="Items per page (1-100).")
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc if part != "__root__") or "body"
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """One ``{field, message}`` per failed field, without echoing the input."""
+    return [detail(_field_name(err["loc"]), err["msg"]) for err in exc.errors(include_url=False)]
+
+
+def parse_query(req: falcon.Request, model: type[M]) -> M:
+    """Validate the query string against ``model``."""
+    params: dict[str, Any] = dict(req.params)
+    unknown = sorted(set(params) - set(model.model_fields))
+    if unknown:
+        raise ApiError(
+            400,
+            f"Unknown query parameter: {', '.join(unknown)}.",
+            code="UNKNOWN_PARAMETER",
+            details=[detail(name, "not a parameter of this endpoint") for name in unknown],
+        )
+    for name, value in params.items():
+        annotation = str(model.model_fields[name].annotation)
+        if isinstance(value, list) and "list" not in annotation:
+            raise ApiError(
+                400,
+                f"Parameter {name} was given more than once.",
+                code="BAD_REQUEST",
+                details=[detail(name, "given more than once")],
+            )
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise ApiError(422, "Invalid query parameters.", details=validation_details(exc)) from None
+
+
+async def parse_body(req: falcon.asgi.Request, model: type[M]) -> M:
+    """Validate the JSON body against ``model``."""
+    if req.content_type is None or not req.content_type.startswith(falcon.MEDIA_JSON):
+        raise falcon.HTTPUnsupportedMediaType()
+    media = await req.get_media()
+    try:
+        return model.model_validate(media)
+    except ValidationError as exc:
+        raise ApiError(422, "Invalid request body.", details=validation_details(exc)) from None
