@@ -41,5 +41,21 @@ class InvalidInput(ControlError):
     """Raised when input passes the schema but breaks a domain rule."""
 
 
+class Unauthenticated(ControlError):
+    """Raised when credentials are missing or not valid (the message stays generic)."""
+
+
+class Forbidden(ControlError):
+    """Raised when an authenticated caller may not do what it asked."""
+
+
+class Throttled(ControlError):
+    """Raised when a caller must wait before trying again."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unavailable(ControlError):
     """Raised when a backing server cannot be reached."""

@@ -22,7 +22,7 @@ os.environ.pop("DC_ENV_FILE", None)
 
 from control.db import migrate  # noqa: E402
 from control.db.database import database, init_database  # noqa: E402
-from control.db.models import CORE_MODELS  # noqa: E402
+from control.db.models import all_models  # noqa: E402
 from control.settings import Settings, load_settings  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
@@ -83,7 +83,7 @@ def _bind(url: str) -> Database:
 
 def _empty_tables(db: Database) -> None:
     with db.connection_context():
-        for model in reversed(CORE_MODELS):
+        for model in reversed(all_models()):
             model.delete().execute()
 
 

@@ -26,6 +26,7 @@ PAGE = """<!doctype html>
   <meta charset="utf-8">
   <title>{title}</title>
   <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="icon" href="data:,">
   {head}
 </head>
 <body>

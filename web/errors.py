@@ -49,6 +49,9 @@ GENERIC: dict[int, str] = {
 }
 
 
+WWW_AUTHENTICATE = 'Bearer realm="data-collector"'
+
+
 class ApiError(falcon.HTTPError):
     """An HTTP error with the API's machine code and per-field details."""
 
@@ -102,6 +105,9 @@ def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError)
 
 
 _DOMAIN_STATUS: dict[type[domain.ControlError], int] = {
+    domain.Unauthenticated: 401,
+    domain.Forbidden: 403,
+    domain.Throttled: 429,
     domain.NotFound: 404,
     domain.Conflict: 409,
     domain.PreconditionFailed: 412,
@@ -119,7 +125,14 @@ async def handle_domain_error(
         await handle_unexpected(req, resp, exc, params)
         return
     details = [detail(exc.field, exc.message)] if exc.field else []
-    raise ApiError(status, exc.message, details=details) from exc
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    elif isinstance(exc, domain.Throttled):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif status == 503:
+        headers["Retry-After"] = "5"
+    raise ApiError(status, exc.message, details=details, headers=headers) from exc
 
 
 async def handle_unexpected(

@@ -21,5 +21,7 @@ def json_handler() -> media.JSONHandler:
 def install(app: falcon.App) -> None:
     """Use orjson for request and response media."""
     handler = json_handler()
-    app.req_options.media_handlers = media.Handlers({falcon.MEDIA_JSON: handler})
+    app.req_options.media_handlers = media.Handlers(
+        {falcon.MEDIA_JSON: handler, falcon.MEDIA_URLENCODED: media.URLEncodedFormHandler()}
+    )
     app.resp_options.media_handlers = media.Handlers({falcon.MEDIA_JSON: handler})

@@ -36,6 +36,7 @@ class Operation:
     status: int = 200
     errors: tuple[int, ...] = ()
     public: bool = False
+    form: bool = False
     description: str = ""
     extra_responses: dict[int, str] = field(default_factory=dict)
 
@@ -50,6 +51,7 @@ def operation(
     status: int = 200,
     errors: tuple[int, ...] = (),
     public: bool = False,
+    form: bool = False,
 ) -> Callable[[Responder], Responder]:
     """Declare a responder's contract; validates input before it runs."""
 
@@ -63,6 +65,7 @@ def operation(
             status=status,
             errors=errors,
             public=public,
+            form=form,
             description=inspect.cleandoc(responder.__doc__ or ""),
         )
 
@@ -73,7 +76,7 @@ def operation(
             if query is not None:
                 req.context.query = parse_query(req, query)
             if body is not None:
-                req.context.body = await parse_body(req, body)
+                req.context.body = await parse_body(req, body, form=form)
             await responder(self, req, resp, **params)
 
         wrapper.__openapi__ = op  # type: ignore[attr-defined]
@@ -155,12 +158,11 @@ def build_document(app: falcon.asgi.App, *, title: str, version: str) -> dict[st
         if parameters:
             entry["parameters"] = parameters
         if op.body is not None:
-            entry["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}
-                },
-            }
+            body_schema = {"schema": {"$ref": REF.format(model=op.body.__name__)}}
+            content = {"application/json": body_schema}
+            if op.form:
+                content["application/x-www-form-urlencoded"] = body_schema
+            entry["requestBody"] = {"required": True, "content": content}
         success: dict[str, Any] = {"description": "Success"}
         if op.response is not None:
             success["content"] = {

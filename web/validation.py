@@ -81,9 +81,11 @@ def parse_query(req: falcon.Request, model: type[M]) -> M:
         raise ApiError(422, "Invalid query parameters.", details=validation_details(exc)) from None
 
 
-async def parse_body(req: falcon.asgi.Request, model: type[M]) -> M:
-    """Validate the JSON body against ``model``."""
-    if req.content_type is None or not req.content_type.startswith(falcon.MEDIA_JSON):
+async def parse_body(req: falcon.asgi.Request, model: type[M], *, form: bool = False) -> M:
+    """Validate the JSON body (or, with ``form``, an urlencoded form) against ``model``."""
+    content_type = (req.content_type or "").split(";")[0].strip().lower()
+    accepted = {falcon.MEDIA_JSON} | ({falcon.MEDIA_URLENCODED} if form else set())
+    if content_type not in accepted:
         raise falcon.HTTPUnsupportedMediaType()
     media = await req.get_media()
     try:

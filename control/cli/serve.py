@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import click
 import uvicorn
 
 from control.cli.context import bind_database, settings
 from control.db import migrate
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the signal that stopped it; a requested stop should exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
 
 @click.command()
@@ -32,4 +45,4 @@ def serve(host: str | None, port: int | None) -> None:
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
-    uvicorn.Server(config).run()
+    _Server(config).run()

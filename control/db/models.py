@@ -175,3 +175,11 @@ class FunctionLog(BaseModel):
 
 
 CORE_MODELS = (Apps, Runtime, Logs, PipelineTask, FunctionLog)
+
+
+def all_models() -> list[type[BaseModel]]:
+    """Every table the migrations create, in dependency order (for tests and tools)."""
+    from control.audit.models import AuditLog
+    from control.auth.models import ApiKey, RefreshToken, RevokedToken, ServiceClient, User
+
+    return [*CORE_MODELS, User, ServiceClient, ApiKey, RefreshToken, RevokedToken, AuditLog]

@@ -144,9 +144,3 @@ def test_list_matches_response_model(client, fleet):
     from web.schemas.apps import AppListResponse
 
     AppListResponse.model_validate(client.simulate_get("/api/v1/apps").json)
-
-
-def test_health_is_public_and_says_only_status(client, db):
-    r = client.simulate_get("/api/v1/system/health")
-    assert r.status_code == 200
-    assert r.json == {"data": {"status": "healthy"}}

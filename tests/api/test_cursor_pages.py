@@ -9,6 +9,7 @@ import falcon.asgi
 import falcon.testing
 import pytest
 
+from control.auth.roles import READ, Role
 from control.db.models import Logs
 from control.querying import keyset_page
 from control.settings import load_settings
@@ -18,6 +19,7 @@ from web.app import create_app
 from web.concurrency import run_db
 from web.cursor import CursorCodec
 from web.openapi import operation
+from web.permissions import ROUTES
 from web.validation import CursorQuery
 
 codec = CursorCodec(b"test-secret")
@@ -41,12 +43,15 @@ class LogsResource:
 
 
 @pytest.fixture
-def client(db):
-    app = create_app(load_settings(), bind_database=False)
+def client(db, services, make_user, token_for, monkeypatch):
+    for path in ("/api/v1/test/logs", "/api/v1/test/other"):
+        monkeypatch.setitem(ROUTES, (path, "GET"), READ)
+    app = create_app(load_settings(), bind_database=False, services=services)
     resource = LogsResource()
     app.add_route("/api/v1/test/logs", resource)
     app.add_route("/api/v1/test/other", resource)
-    return falcon.testing.TestClient(app)
+    token = token_for(make_user(Role.VIEWER))
+    return falcon.testing.TestClient(app, headers={"Authorization": f"Bearer {token}"})
 
 
 @pytest.fixture

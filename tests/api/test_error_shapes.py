@@ -13,10 +13,12 @@ import falcon.asgi
 import falcon.testing
 import pytest
 
+from control.auth.roles import READ, Role
 from control.errors import Conflict, PreconditionFailed
 from control.settings import load_settings
 from web.app import create_app
 from web.openapi import operation
+from web.permissions import ROUTES
 from web.validation import BodyModel
 
 
@@ -41,10 +43,13 @@ class ThingsResource:
 
 
 @pytest.fixture
-def client(db) -> falcon.testing.TestClient:
-    app = create_app(load_settings(max_body_bytes=2048), bind_database=False)
+def client(db, services, make_user, token_for, monkeypatch) -> falcon.testing.TestClient:
+    for method in ("GET", "POST", "PUT"):
+        monkeypatch.setitem(ROUTES, ("/api/v1/test/things", method), READ)
+    app = create_app(load_settings(max_body_bytes=2048), bind_database=False, services=services)
     app.add_route("/api/v1/test/things", ThingsResource())
-    return falcon.testing.TestClient(app)
+    token = token_for(make_user(Role.ADMIN))
+    return falcon.testing.TestClient(app, headers={"Authorization": f"Bearer {token}"})
 
 
 def assert_error(result: falcon.testing.Result, status: int, code: str) -> dict:

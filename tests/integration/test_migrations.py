@@ -9,7 +9,7 @@ from playhouse.schema_diff import diff_models
 
 from control.db import migrate
 from control.db.database import dialect
-from control.db.models import CORE_MODELS, Apps, Logs, PipelineTask, Runtime
+from control.db.models import Apps, Logs, PipelineTask, Runtime, all_models
 from control.enums import CommandFlag, FatalFlag, PipelineStatus, RunStatus, RuntimeStatus
 from tests.factories import make_app, make_log, make_pipeline_task, make_runtime
 
@@ -20,7 +20,7 @@ def test_nothing_pending_after_upgrade_and_upgrade_is_idempotent(db):
 
 
 def test_schema_matches_the_models(db):
-    diff = diff_models(db, list(CORE_MODELS))
+    diff = diff_models(db, all_models())
     assert diff.create_tables == []
     assert diff.add_columns == []
     assert diff.drop_columns == []
@@ -48,10 +48,13 @@ def test_down_then_up_round_trip(tmp_path):
     from control.db.database import init_database
 
     db = init_database(f"sqlite:///{tmp_path}/round.sqlite3")
-    assert migrate.upgrade(db) == ["0001_core_tables"]
-    assert migrate.runner(db).down() == ["0001_core_tables"]
+    assert migrate.upgrade(db) == ["0001_core_tables", "0002_auth_and_audit"]
+    assert migrate.runner(db).down("0001_core_tables") == [
+        "0002_auth_and_audit",
+        "0001_core_tables",
+    ]
     assert "apps" not in db.get_tables()
-    assert migrate.upgrade(db) == ["0001_core_tables"]
+    assert migrate.upgrade(db) == ["0001_core_tables", "0002_auth_and_audit"]
     db.close()
 
 

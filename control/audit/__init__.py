@@ -1,0 +1,1 @@
+"""The audit log: who wrote what, from where, and with what outcome."""

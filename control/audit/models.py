@@ -1,0 +1,34 @@
+"""The audit log table."""
+
+from __future__ import annotations
+
+from peewee import AutoField, CharField, DateTimeField, IntegerField
+
+from control.db.fields import JSONField
+from control.db.models import BaseModel, utcnow
+
+
+class AuditLog(BaseModel):
+    """One audited action: every write, denied writes, and authentication events."""
+
+    id = AutoField()
+    at = DateTimeField(default=utcnow)
+    actor = CharField(max_length=254, default="anonymous")  # email, client id or key prefix
+    actor_type = CharField(max_length=16, default="anonymous")  # user | service | api_key
+    role = CharField(max_length=16, null=True)
+    ip = CharField(max_length=64, null=True)
+    action = CharField(max_length=64)  # e.g. apps.start, auth.login_failed
+    method = CharField(max_length=8, null=True)
+    endpoint = CharField(max_length=255, null=True)
+    summary = JSONField(default=dict)  # request summary, secrets redacted
+    status = IntegerField(null=True)
+    outcome = CharField(max_length=16)  # success | denied | failed | error
+    request_id = CharField(max_length=128, null=True)
+
+    class Meta:
+        table_name = "audit_log"
+        indexes = (
+            (("at",), False),
+            (("actor", "at"), False),
+            (("action", "at"), False),
+        )

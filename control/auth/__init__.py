@@ -1,0 +1,1 @@
+"""Authentication and authorization: users, service clients, API keys, tokens, roles."""

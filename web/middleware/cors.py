@@ -1,0 +1,58 @@
+"""CORS from an explicit allowlist, enforced on the server too.
+
+Browsers enforce CORS only on what they let scripts read; a foreign page can still
+send a simple POST. So besides answering preflights, a state-changing request whose
+``Origin`` is not allowed is refused here (403), and a refused preflight gets no grant.
+"""
+
+from __future__ import annotations
+
+import falcon
+import falcon.asgi
+
+from web.errors import ApiError
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ALLOW_HEADERS = "Authorization, Content-Type, X-API-Key, X-Request-ID, Idempotency-Key, If-Match"
+EXPOSE_HEADERS = (
+    "X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
+    "Retry-After, ETag, Location"
+)
+
+
+class CorsMiddleware:
+    """Grants CORS to listed origins only; refuses cross-origin writes from others."""
+
+    def __init__(self, origins: list[str], api_key_header: str = "X-API-Key") -> None:
+        self.origins = frozenset(o.rstrip("/") for o in origins)
+        self.allow_headers = ALLOW_HEADERS.replace("X-API-Key", api_key_header)
+
+    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        origin = req.get_header("Origin")
+        if origin is None:
+            return
+        allowed = origin.rstrip("/") in self.origins
+        preflight = req.method == "OPTIONS" and req.get_header("Access-Control-Request-Method")
+        if preflight:
+            if not allowed:
+                raise ApiError(403, "This origin is not allowed.", code="ORIGIN_NOT_ALLOWED")
+            resp.set_header("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE")
+            resp.set_header("Access-Control-Allow-Headers", self.allow_headers)
+            resp.set_header("Access-Control-Max-Age", "600")
+            resp.status = falcon.HTTP_204
+            resp.complete = True
+        elif not allowed and req.method not in SAFE_METHODS:
+            raise ApiError(403, "This origin is not allowed.", code="ORIGIN_NOT_ALLOWED")
+
+    async def process_response(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        resource: object,
+        req_succeeded: bool,
+    ) -> None:
+        origin = req.get_header("Origin")
+        resp.append_header("Vary", "Origin")
+        if origin is not None and origin.rstrip("/") in self.origins:
+            resp.set_header("Access-Control-Allow-Origin", origin)
+            resp.set_header("Access-Control-Expose-Headers", EXPOSE_HEADERS)
