@@ -6,6 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_ENV := var/demo.env
+DEMO_ADMIN := admin@example.com
+# The demo admin's password, from the last DC_DEMO_ADMIN_PASSWORD line of $(DEMO_ENV).
+DEMO_PASSWORD = sed -n 's/^DC_DEMO_ADMIN_PASSWORD=//p' $(DEMO_ENV) | tail -n 1
 
 .PHONY: demo test lint format install services browser bench clean
 
@@ -45,19 +48,36 @@ $(DEMO_ENV):
 	  echo "DC_API_HOST=127.0.0.1"; \
 	  echo "DC_API_PORT=8000"; \
 	  echo "DC_ENVIRONMENT=development"; \
+	  echo "DC_DEMO_ADMIN_PASSWORD=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')"; \
 	} > $(DEMO_ENV)
-	@echo "wrote $(DEMO_ENV) (a fresh signing secret; kept out of git)"
+	@echo "wrote $(DEMO_ENV) (a fresh signing secret and demo admin password; kept out of git)"
 
 demo: install $(DEMO_ENV)
+	@# a var/demo.env written by an older checkout has no admin password yet
+	@grep -q '^DC_DEMO_ADMIN_PASSWORD=.' $(DEMO_ENV) || { \
+	  umask 077; \
+	  echo "DC_DEMO_ADMIN_PASSWORD=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')" >> $(DEMO_ENV); \
+	  echo "added a demo admin password to $(DEMO_ENV)"; \
+	}
 	@DC_ENV_FILE=$(DEMO_ENV) $(BIN)/dcctl db upgrade
 	@DC_ENV_FILE=$(DEMO_ENV) $(BIN)/dcctl demo seed --if-empty
-	@echo ""
-	@echo "  Data Collector Control (embedded demo)"
-	@echo "  API:      http://127.0.0.1:8000/api/v1/apps"
-	@echo "  API docs: http://127.0.0.1:8000/api/docs  (ReDoc: /api/redoc)"
-	@echo "  Health:   http://127.0.0.1:8000/api/v1/system/health"
-	@echo "  Stop with Ctrl-C."
-	@echo ""
+	@$(DEMO_PASSWORD) | DC_ENV_FILE=$(DEMO_ENV) $(BIN)/dcctl user create \
+	  --email $(DEMO_ADMIN) --role admin --password-stdin --if-missing
+	@password="$$($(DEMO_PASSWORD))"; \
+	echo ""; \
+	echo "  Data Collector Control (embedded demo)"; \
+	echo "  API:      http://127.0.0.1:8000/api/v1/apps  (needs a token: log in below)"; \
+	echo "  API docs: http://127.0.0.1:8000/api/docs  (ReDoc: /api/redoc)"; \
+	echo "  Health:   http://127.0.0.1:8000/api/v1/system/health"; \
+	echo ""; \
+	echo "  Login:    POST http://127.0.0.1:8000/api/v1/auth/token"; \
+	echo "  Email:    $(DEMO_ADMIN)"; \
+	echo "  Password: $$password  (kept in $(DEMO_ENV))"; \
+	echo ""; \
+	echo "  curl -s -X POST http://127.0.0.1:8000/api/v1/auth/token -H 'Content-Type: application/json' -d '{\"username\":\"$(DEMO_ADMIN)\",\"password\":\"$$password\"}'"; \
+	echo ""; \
+	echo "  Stop with Ctrl-C."; \
+	echo ""
 	@DC_ENV_FILE=$(DEMO_ENV) exec $(BIN)/dcctl serve
 
 bench: install services

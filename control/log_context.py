@@ -15,7 +15,11 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 # Control characters in user-supplied text could forge extra log lines.
-_UNSAFE = {code: f"\\x{code:02x}" for code in range(32) if code != 9} | {0x7F: "\\x7f"}
+_UNSAFE = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in [*range(32), *range(0x7F, 0xA0), 0x2028, 0x2029]
+    if code != 9
+}
 
 
 class RequestIdFilter(logging.Filter):
@@ -44,3 +48,5 @@ def configure_logging(level: str = "INFO") -> None:
     handler.addFilter(RequestIdFilter())
     root.addHandler(handler)
     root.setLevel(level)
+    # peewee logs every statement with its parameters at DEBUG: hashes would reach logs
+    logging.getLogger("peewee").setLevel(max(logging.INFO, root.level))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import Field, ModelSelect
+from peewee import SQL, Field, ModelSelect, Node, fn
 
+from control.db.database import dialect
 from control.errors import InvalidInput
 
 
@@ -104,3 +106,41 @@ def keyset_page(
     rows = rows[:limit]
     last = rows[-1]
     return rows, tuple(getattr(last, field.name) for field, _ in order)
+
+
+PERIODS: dict[str, dt.timedelta] = {
+    "last_1h": dt.timedelta(hours=1),
+    "last_24h": dt.timedelta(hours=24),
+    "last_7d": dt.timedelta(days=7),
+}
+"""The named look-back windows the figures endpoints accept."""
+
+BUCKET_UNITS = ("hour", "day")
+_SQLITE_BUCKET_FORMATS = {"hour": "%Y-%m-%dT%H:00:00", "day": "%Y-%m-%dT00:00:00"}
+
+
+def time_bucket(field: Node, unit: str) -> Node:
+    """``field`` truncated to the start of its ``unit`` ('hour' or 'day'), in SQL.
+
+    PostgreSQL ``date_trunc``, SQLite ``strftime`` (ISO text), SQL Server
+    ``DATEADD(unit, DATEDIFF(unit, 0, field), 0)``. The unit and format are literals
+    from an allowlist, so the select and the GROUP BY render the same expression. Read
+    the values back through :func:`bucket_start`.
+    """
+    if unit not in BUCKET_UNITS:
+        raise ValueError(f"unknown time bucket {unit!r}")
+    kind = dialect()
+    if kind == "postgresql":
+        return fn.date_trunc(SQL(f"'{unit}'"), field)
+    if kind == "sqlite":
+        return fn.strftime(SQL(f"'{_SQLITE_BUCKET_FORMATS[unit]}'"), field)
+    return fn.DATEADD(SQL(unit), fn.DATEDIFF(SQL(unit), SQL("0"), field), SQL("0"))
+
+
+def bucket_start(value: Any) -> dt.datetime:
+    """A :func:`time_bucket` value as a naive UTC datetime, whatever the dialect."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value

@@ -7,6 +7,7 @@ not. A missing or invalid value fails at start with one line naming the variable
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from functools import lru_cache
@@ -50,7 +51,6 @@ class Settings(BaseSettings):
     api_host: str = "0.0.0.0"  # noqa: S104 - the spec's default; bind narrower in ops
     api_port: int = Field(8000, ge=1, le=65535)
     api_workers: int = Field(4, ge=1, le=256)
-    public_url: str = ""
 
     # Tokens
     jwt_secret: SecretStr
@@ -70,27 +70,94 @@ class Settings(BaseSettings):
     token_rate_limit_per_minute: int = Field(1000, ge=1)
     trusted_proxies: StrList = Field(default_factory=list)
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # GET /metrics without credentials from these addresses (IPs or CIDRs)
+    metrics_allowlist: StrList = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     # Backing parts; unset broker/Redis URLs select the in-process implementations
     database_url: str = "sqlite:///var/data-collector.sqlite3"
     rabbitmq_url: str | None = None
     redis_url: str | None = None
+    # Dramatiq's broker (workers/broker.py); unset: rabbitmq with a RabbitMQ URL, else memory
+    broker: Literal["rabbitmq", "redis", "memory"] | None = None
+
+    # Notifications (control/notifications, docs/notifications.md)
+    telegram_api_base: str = "https://api.telegram.org"
+    notification_retry_min_backoff_ms: int = Field(1000, ge=1, le=60_000)
+    notification_requeue_after_minutes: int = Field(10, ge=1, le=24 * 60)
+    notification_pipeline_error_rate: float = Field(0.25, gt=0, le=1)
+
+    # Live events and WebSockets (web/ws, docs/websockets.md)
+    events_channel: str = Field("dc:events", min_length=1, max_length=128)
+    ws_max_connections_per_user: int = Field(10, ge=1)
+    ws_max_connections_per_ip: int = Field(50, ge=1)
+    ws_heartbeat_seconds: float = Field(20, gt=0, le=3600)
+    ws_auth_timeout_seconds: float = Field(5, gt=0, le=60)
+    ws_recheck_seconds: float = Field(30, gt=0, le=3600)
+    ws_queue_size: int = Field(256, ge=8, le=100_000)
+
+    # The reference agent (control/agent, docs/apps.md)
+    agent_name: str = Field("", max_length=100)  # empty: the host name
+    agent_groups: StrList = Field(default_factory=list)  # empty: every group
+    agent_apps: StrList = Field(default_factory=list)  # name=module:callable pairs
+    agent_concurrency: int = Field(4, ge=1, le=256)
+    agent_stop_grace_seconds: float = Field(10, ge=0, le=3600)
+    agent_fatal_after: int = Field(3, ge=1, le=1000)
+    agent_embedded: bool = True
+    agent_poll_seconds: float = Field(5, gt=0, le=3600)
+    agent_heartbeat_seconds: float = Field(5, gt=0, le=3600)
+    agent_stale_after_seconds: float = Field(60, gt=0, le=86_400)
 
     # Processes
+    # embedded mode: run the outbox relay, agent and Dramatiq worker inside the web process
+    embedded_background: bool = True
     dashboard_enabled: bool = True
     dashboard_port: int = Field(8050, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     environment: Literal["production", "development", "test"] = "production"
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator(
+        "cors_origins",
+        "trusted_proxies",
+        "metrics_allowlist",
+        "agent_groups",
+        "agent_apps",
+        mode="before",
+    )
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("metrics_allowlist")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR: {entry!r}") from None
+        return [entry.strip() for entry in value]
+
+    @field_validator("agent_apps")
+    @classmethod
+    def _app_pairs(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            name, _, target = entry.partition("=")
+            module, _, attr = target.partition(":")
+            if not (name.strip() and module.strip() and attr.strip()):
+                raise ValueError(f"not a name=module:callable pair: {entry!r}")
+        return value
 
     @field_validator("rabbitmq_url", "redis_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_api_base")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// URL")
+        return value.rstrip("/")
 
     @field_validator("cors_origins")
     @classmethod
@@ -114,6 +181,16 @@ class Settings(BaseSettings):
                 raise ValueError("DC_JWT_SECRET must be at least 32 bytes for HS256")
         elif not (self.jwt_private_key_file and self.jwt_public_key_file):
             raise ValueError("RS256 needs DC_JWT_PRIVATE_KEY_FILE and DC_JWT_PUBLIC_KEY_FILE")
+        return self
+
+    @model_validator(mode="after")
+    def _broker_choice(self) -> Settings:
+        if self.broker is None:
+            self.broker = "rabbitmq" if self.rabbitmq_url else "memory"
+        elif self.broker == "rabbitmq" and not self.rabbitmq_url:
+            raise ValueError("DC_BROKER=rabbitmq needs DC_RABBITMQ_URL")
+        elif self.broker == "redis" and not self.redis_url:
+            raise ValueError("DC_BROKER=redis needs DC_REDIS_URL")
         return self
 
     @property

@@ -18,6 +18,9 @@ from peewee import Database
 TEST_SECRET = "test-signing-secret-0123456789-abcdefghijklmnop"
 os.environ.setdefault("DC_JWT_SECRET", TEST_SECRET)
 os.environ.setdefault("DC_ENVIRONMENT", "test")
+# In-process apps under test skip the embedded relay/agent/worker unless a test asks for
+# them (live servers started by tests/live_server.py get a clean environment and run them).
+os.environ.setdefault("DC_EMBEDDED_BACKGROUND", "false")
 os.environ.pop("DC_ENV_FILE", None)
 
 from control.db import migrate  # noqa: E402
@@ -110,5 +113,11 @@ def sqlite_db(sqlite_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(db: Database) -> Settings:
-    """Settings for an app built on the bound test database."""
-    return load_settings(environment="test")
+    """Settings for an app built on the bound test database.
+
+    Rate limits are raised so that tests about other things are not throttled; the rate
+    limit tests build their own settings.
+    """
+    return load_settings(
+        environment="test", rate_limit_per_minute=100_000, auth_rate_limit_per_minute=100_000
+    )

@@ -95,9 +95,11 @@ def _error_response(status: int) -> dict[str, Any]:
 def _parameters(model: type[BaseModel], schema: dict[str, Any]) -> list[dict[str, Any]]:
     properties = schema.get("properties", {})
     required = set(schema.get("required", []))
+    # properties are keyed by alias when a field has one (``from``)
+    fields = {info.alias or name: info for name, info in model.model_fields.items()}
     result = []
     for name, prop in properties.items():
-        info = model.model_fields[name]
+        info = fields[name]
         param_schema = {k: v for k, v in prop.items() if k not in ("title", "description")}
         result.append(
             {
@@ -138,8 +140,17 @@ def build_document(app: falcon.asgi.App, *, title: str, version: str) -> dict[st
     for _, _, op in ops:
         models.update(m for m in (op.query, op.body, op.response) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
-    _, definitions = models_json_schema([(m, "validation") for m in ordered], ref_template=REF)
+    keyed, definitions = models_json_schema(
+        [(m, "validation") for m in ordered], ref_template=REF
+    )
     components = definitions.get("$defs", {})
+    # pydantic names each model in $defs, qualifying those whose class names clash
+    # (two areas may both have a HistoryQuery); always go through its refs
+    refs = {model: keyed[(model, "validation")]["$ref"] for model in ordered}
+
+    def name_of(model: type[BaseModel]) -> str:
+        return refs[model].rsplit("/", 1)[-1]
+
 
     paths: dict[str, dict[str, Any]] = {}
     for path, method, op in ops:
@@ -154,11 +165,11 @@ def build_document(app: falcon.asgi.App, *, title: str, version: str) -> dict[st
             entry["description"] = op.description
         parameters = _path_parameters(path)
         if op.query is not None:
-            parameters += _parameters(op.query, components[op.query.__name__])
+            parameters += _parameters(op.query, components[name_of(op.query)])
         if parameters:
             entry["parameters"] = parameters
         if op.body is not None:
-            body_schema = {"schema": {"$ref": REF.format(model=op.body.__name__)}}
+            body_schema = {"schema": {"$ref": refs[op.body]}}
             content = {"application/json": body_schema}
             if op.form:
                 content["application/x-www-form-urlencoded"] = body_schema
@@ -166,7 +177,7 @@ def build_document(app: falcon.asgi.App, *, title: str, version: str) -> dict[st
         success: dict[str, Any] = {"description": "Success"}
         if op.response is not None:
             success["content"] = {
-                "application/json": {"schema": {"$ref": REF.format(model=op.response.__name__)}}
+                "application/json": {"schema": {"$ref": refs[op.response]}}
             }
         responses: dict[str, Any] = {str(op.status): success}
         statuses = set(op.errors) | {500}

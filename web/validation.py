@@ -58,7 +58,9 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
 def parse_query(req: falcon.Request, model: type[M]) -> M:
     """Validate the query string against ``model``."""
     params: dict[str, Any] = dict(req.params)
-    unknown = sorted(set(params) - set(model.model_fields))
+    # a field's alias is its parameter name (``from`` cannot be an attribute)
+    fields = {info.alias or name: info for name, info in model.model_fields.items()}
+    unknown = sorted(set(params) - set(fields))
     if unknown:
         raise ApiError(
             400,
@@ -67,7 +69,7 @@ def parse_query(req: falcon.Request, model: type[M]) -> M:
             details=[detail(name, "not a parameter of this endpoint") for name in unknown],
         )
     for name, value in params.items():
-        annotation = str(model.model_fields[name].annotation)
+        annotation = str(fields[name].annotation)
         if isinstance(value, list) and "list" not in annotation:
             raise ApiError(
                 400,

@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 
 from control.auth.api_keys import ApiKeyVerifier
 from control.auth.credentials import CredentialVerifier
-from control.auth.revocation import (
-    DatabaseRevocationStore,
-    KeyValueRevocationStore,
-    RevocationStore,
-)
+from control.auth.revocation import RevocationStore
 from control.auth.sessions import SessionService
 from control.auth.tokens import TokenService
+from control.auth.wiring import build_session_service
+from control.events import EventBus, build_bus
 from control.kv import KeyValueStore, build_store
 from control.settings import Settings
+from control.system.prometheus import PrometheusMetrics
+from control.system.runtime_config import RuntimeConfig
+from web.cursor import CursorCodec
+from web.ws.hub import Hub
 
 
 @dataclass
@@ -28,21 +30,42 @@ class Services:
     tokens: TokenService
     sessions: SessionService
     credentials: CredentialVerifier
+    cursors: CursorCodec
+    bus: EventBus
+    hub: Hub  # the WebSocket fan-out of ``bus``; started by the app's lifespan
     started: float = field(default_factory=time.time)
+    metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics, repr=False)
+    # run-time settings (control/system/runtime_config.py): keeps ``settings`` current
+    runtime: RuntimeConfig = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.runtime = RuntimeConfig(self)
 
 
-def build_services(settings: Settings, store: KeyValueStore | None = None) -> Services:
-    """Wire the services: Redis-backed when ``DC_REDIS_URL`` is set, else in-process/DB."""
+def build_services(
+    settings: Settings, store: KeyValueStore | None = None, bus: EventBus | None = None
+) -> Services:
+    """Wire the services: Redis-backed when ``DC_REDIS_URL`` is set, else in-process/DB.
+
+    Sessions are built by ``control.auth.wiring``, which ``dcctl`` uses too, so both
+    processes keep revocations in the same place.
+    """
     store = store or build_store(settings.redis_url)
-    revocations: RevocationStore = (
-        KeyValueRevocationStore(store) if settings.redis_url else DatabaseRevocationStore()
+    sessions = build_session_service(settings, store)
+    bus = bus or build_bus(settings.redis_url, channel=settings.events_channel)
+    hub = Hub(
+        bus,
+        per_user=settings.ws_max_connections_per_user,
+        per_ip=settings.ws_max_connections_per_ip,
     )
-    tokens = TokenService(settings)
     return Services(
         settings=settings,
         store=store,
-        revocations=revocations,
-        tokens=tokens,
-        sessions=SessionService(tokens, revocations, store),
-        credentials=CredentialVerifier(tokens, revocations, ApiKeyVerifier()),
+        revocations=sessions.revocations,
+        tokens=sessions.tokens,
+        sessions=sessions,
+        credentials=CredentialVerifier(sessions.tokens, sessions.revocations, ApiKeyVerifier()),
+        cursors=CursorCodec(settings.jwt_secret.get_secret_value().encode()),
+        bus=bus,
+        hub=hub,
     )

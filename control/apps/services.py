@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from peewee import JOIN, ModelSelect
 
-from control.db.models import Apps, Runtime
+from control.db.models import Apps, Runtime, utcnow
 from control.enums import FatalFlag, RunStatus
 from control.errors import NotFound
 from control.querying import Page, SortKey, apply_sort, paginate
@@ -75,7 +76,57 @@ def get_app(app_id: str) -> dict[str, Any]:
     app = _with_last_runtime().where(Apps.id == app_id).first()
     if app is None:
         raise NotFound(f"No app with id {app_id!r}.")
-    return detail(app)
+    current = None
+    if app.current_runtime:
+        current = Runtime.select(Runtime.started).where(Runtime.id == app.current_runtime).first()
+    return detail(app, current_started=current.started if current else None)
+
+
+def eta_seconds(
+    current: int | None,
+    total: int | None,
+    started: dt.datetime | None,
+    measured: dt.datetime | None,
+) -> float | None:
+    """Seconds left at the run's average throughput so far; None when not computable.
+
+    ``current / (measured - started)`` items per second, where ``measured`` is when
+    ``current`` was reported; ``(total - current)`` divided by that rate.
+    """
+    if current is None or total is None or started is None or measured is None:
+        return None
+    if total <= 0 or current <= 0:
+        return None
+    if current >= total:
+        return 0.0
+    elapsed = (measured - started).total_seconds()
+    if elapsed <= 0:
+        return None
+    return (total - current) / (current / elapsed)
+
+
+def progress(
+    app: Apps, current_started: dt.datetime | None, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Live progress with percent done and the ETA of the current run.
+
+    The ETA counts from when the progress was last reported (or now, if never), so
+    ``eta`` is that moment plus ``eta_seconds``.
+    """
+    current, total = app.progress_current, app.progress_total
+    measured = app.progress_updated or now or utcnow()
+    seconds = eta_seconds(current, total, current_started, measured)
+    percent = None
+    if current is not None and total:
+        percent = round(100 * current / total, 1)
+    return {
+        "current": current,
+        "total": total,
+        "updated": app.progress_updated,
+        "percent": percent,
+        "eta_seconds": round(seconds, 1) if seconds is not None else None,
+        "eta": measured + dt.timedelta(seconds=round(seconds)) if seconds is not None else None,
+    }
 
 
 def _last_runtime(app: Apps) -> dict[str, Any] | None:
@@ -109,9 +160,15 @@ def summary(app: Apps) -> dict[str, Any]:
     }
 
 
-def detail(app: Apps) -> dict[str, Any]:
-    """The detail view of an app: the summary and every configuration field."""
+def detail(
+    app: Apps, current_started: dt.datetime | None = None, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The detail view of an app: the summary, every configuration field, progress and ETA.
+
+    ``current_started`` is when the current runtime started (the ETA needs it).
+    """
     return summary(app) | {
+        "progress": progress(app, current_started, now),
         "description": app.description,
         "settings": app.settings,
         "fatal_reason": app.fatal_reason,

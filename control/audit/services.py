@@ -13,15 +13,27 @@ from control.log_context import request_id_var
 
 log = logging.getLogger(__name__)
 
-SECRET_WORDS = ("password", "secret", "token", "key", "authorization", "credential")
+SECRET_WORDS = ("password", "secret", "token", "authorization", "credential", "apikey")
 REDACTED = "[redacted]"
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a field of this name holds a secret (``key_id`` does not; ``api_key`` does)."""
+    lowered = name.lower().replace("-", "_")
+    if lowered.endswith("_id"):
+        return False
+    return (
+        lowered in ("key", "pass", "pwd")
+        or lowered.endswith("_key")
+        or any(word in lowered for word in SECRET_WORDS)
+    )
 
 
 def redact(value: Any) -> Any:
     """A copy of ``value`` with every secret-looking field replaced."""
     if isinstance(value, dict):
         return {
-            k: REDACTED if any(w in str(k).lower() for w in SECRET_WORDS) else redact(v)
+            k: REDACTED if is_secret_name(str(k)) and v is not None else redact(v)
             for k, v in value.items()
         }
     if isinstance(value, list):

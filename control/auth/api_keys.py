@@ -108,10 +108,12 @@ class ApiKeyVerifier:
                 self._verified[row.id] = (digest, time.monotonic() + VERIFIED_TTL)
         if row.last_used is None or utcnow() - row.last_used > LAST_USED_EVERY:
             ApiKey.update(last_used=utcnow()).where(ApiKey.id == row.id).execute()
+        # A key never outranks its owner: a demoted owner's keys are demoted with them.
+        role = row.role if may_grant(row.user.role, row.role) else row.user.role
         return Principal(
             kind="api_key",
             subject=row.user.email,
-            role=row.role,
+            role=role,
             user_id=row.user_id,
             api_key_id=row.id,
         )

@@ -40,16 +40,18 @@ class CredentialVerifier:
                 user = User.get_or_none(User.email == claims.subject)
                 if user is None or user.disabled:
                     raise Unauthenticated("Invalid or expired token.")
-                ids = {"user_id": user.id}
+                ids, role = {"user_id": user.id}, user.role
             else:
                 client = ServiceClient.get_or_none(ServiceClient.client_id == claims.subject)
                 if client is None or client.disabled:
                     raise Unauthenticated("Invalid or expired token.")
-                ids = {"client_id": client.id}
+                ids, role = {"client_id": client.id}, client.role
         return Principal(
             kind=claims.subject_type,
             subject=claims.subject,
-            role=claims.role,
+            # the account's role now, not the claim's: a demotion takes effect at once
+            # even if revoking the old sessions failed
+            role=role,
             token_id=claims.token_id,
             session_id=claims.session_id,
             expires_at=claims.expires_at,

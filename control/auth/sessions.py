@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 FAILURE_WINDOW = 15 * 60
 FAILURES_PER_ACCOUNT = 5
+FAILURES_PER_IP = 20
 GENERIC_FAILURE = "Invalid credentials."
 
 
@@ -55,16 +56,26 @@ class SessionService:
         digest = hashlib.sha256(name.strip().lower().encode()).hexdigest()[:32]
         return f"authfail:{kind}:{digest}"
 
-    def _check_throttle(self, key: str) -> None:
-        window = self.store.peek(key, FAILURE_WINDOW)
-        if window.count >= FAILURES_PER_ACCOUNT:
-            retry = max(1, window.reset_at - int(utcnow().replace(tzinfo=dt.UTC).timestamp()))
-            raise Throttled("Too many failed attempts; try again later.", retry_after=retry)
+    def _check_throttle(self, key: str, ip: str | None) -> None:
+        checks = [(key, FAILURES_PER_ACCOUNT)]
+        if ip:
+            checks.append((self._failure_key("ip", ip), FAILURES_PER_IP))
+        for name, limit in checks:
+            window = self.store.peek(name, FAILURE_WINDOW)
+            if window.count >= limit:
+                now = int(dt.datetime.now(dt.UTC).timestamp())
+                raise Throttled(
+                    "Too many failed attempts; try again later.",
+                    retry_after=max(1, window.reset_at - now),
+                )
 
     def _fail(self, key: str, action: str, who: str, ip: str | None) -> Unauthenticated:
         self.store.hit(key, FAILURE_WINDOW)
+        if ip:
+            self.store.hit(self._failure_key("ip", ip), FAILURE_WINDOW)
         audit.record(action, outcome="failed", actor=who, ip=ip, summary={"reason": "credentials"})
-        log.info("%s for %r from %s", action, who, ip)
+        # the name typed may be a password typed in the wrong field: log only a tag of it
+        log.info("%s for account #%s from %s", action, key.rsplit(":", 1)[-1][:8], ip)
         return Unauthenticated(GENERIC_FAILURE)
 
     # -- flows --------------------------------------------------------------------
@@ -72,7 +83,7 @@ class SessionService:
     def login(self, email: str, password: str, ip: str | None) -> TokenPair:
         """Check email and password; start a session (same answer for unknown users)."""
         key = self._failure_key("user", email)
-        self._check_throttle(key)
+        self._check_throttle(key, ip)
         with database.connection_context():
             user = User.get_or_none(User.email == email.strip().lower())
             valid = passwords.verify_secret(user.password_hash if user else None, password)
@@ -158,7 +169,7 @@ class SessionService:
     def service_token(self, client_id: str, secret: str, ip: str | None) -> TokenPair:
         """OAuth2 client credentials: an access token, no refresh token."""
         key = self._failure_key("client", client_id)
-        self._check_throttle(key)
+        self._check_throttle(key, ip)
         now = utcnow()
         with database.connection_context():
             client = ServiceClient.get_or_none(ServiceClient.client_id == client_id)
@@ -212,7 +223,11 @@ class SessionService:
             families = [
                 r.family
                 for r in RefreshToken.select(RefreshToken.family)
-                .where(RefreshToken.user == user, RefreshToken.expires > utcnow())
+                .where(
+                    RefreshToken.user == user,
+                    RefreshToken.expires > utcnow(),
+                    RefreshToken.revoked == False,  # noqa: E712 - SQL comparison
+                )
                 .distinct()
             ]
         if families:

@@ -7,9 +7,13 @@ import sys
 import click
 
 from control import __version__
+from control.cli.agent import agent
+from control.cli.clients import client
 from control.cli.db import db
 from control.cli.demo import demo
+from control.cli.relay import relay
 from control.cli.serve import serve
+from control.cli.users import user
 from control.errors import ConfigurationError
 
 
@@ -19,9 +23,13 @@ def cli() -> None:
     """Data Collector Control: operate the control plane."""
 
 
+cli.add_command(agent)
 cli.add_command(db)
 cli.add_command(demo)
+cli.add_command(relay)
 cli.add_command(serve)
+cli.add_command(user)
+cli.add_command(client)
 
 
 def main() -> None:

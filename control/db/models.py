@@ -181,5 +181,25 @@ def all_models() -> list[type[BaseModel]]:
     """Every table the migrations create, in dependency order (for tests and tools)."""
     from control.audit.models import AuditLog
     from control.auth.models import ApiKey, RefreshToken, RevokedToken, ServiceClient, User
+    from control.commands.models import Command, Outbox
+    from control.jobs.models import DeadJob
+    from control.notifications.models import NotificationChannel, NotificationDelivery
+    from control.system.metrics import SystemMetric
+    from control.system.runtime_config import RuntimeSetting
 
-    return [*CORE_MODELS, User, ServiceClient, ApiKey, RefreshToken, RevokedToken, AuditLog]
+    return [
+        *CORE_MODELS,
+        User,
+        ServiceClient,
+        ApiKey,
+        RefreshToken,
+        RevokedToken,
+        AuditLog,
+        Command,
+        Outbox,
+        NotificationChannel,
+        NotificationDelivery,
+        DeadJob,
+        SystemMetric,
+        RuntimeSetting,
+    ]

@@ -16,6 +16,7 @@ from control import __version__
 from control.db.database import database
 from control.errors import Unavailable
 from control.kv.interface import KeyValueStore
+from control.system.metrics import database_directory
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +76,26 @@ def check_tcp(url: str, default_port: int, timeout: float = 1.0) -> CheckResult:
 def detailed_report(
     store: KeyValueStore, redis_url: str | None, rabbitmq_url: str | None, started_at: float
 ) -> dict[str, Any]:
-    """The authenticated health body: version, uptime, each part, disk use."""
+    """The authenticated health body: version, uptime, each part, disk use.
+
+    Required parts are the database, and Redis and RabbitMQ when configured (else
+    ``in-process``); one down makes the status ``unhealthy`` (503) and is named in
+    ``failing``. Each check is timed (``latency_ms``).
+    """
     checks: dict[str, Any] = {"database": check_database().as_dict()}
     checks["redis"] = check_store(store).as_dict() if redis_url else {"status": "in-process"}
     checks["rabbitmq"] = (
         check_tcp(rabbitmq_url, 5672).as_dict() if rabbitmq_url else {"status": "in-process"}
     )
-    checks["disk_usage_pct"] = psutil.disk_usage("/").percent
+    path = database_directory()  # the disk that fills up: the SQLite file's, else /
+    disk = psutil.disk_usage(path)
+    checks["disk_usage_pct"] = disk.percent
+    checks["disk"] = {
+        "path": path,
+        "total_bytes": disk.total,
+        "used_bytes": disk.used,
+        "percent": disk.percent,
+    }
     required_down = [
         name for name in ("database", "redis", "rabbitmq") if checks[name]["status"] == "down"
     ]

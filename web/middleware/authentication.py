@@ -13,7 +13,8 @@ import falcon.asgi
 
 from control.auth.principal import Principal
 from control.errors import Forbidden, Unauthenticated
-from web.permissions import PUBLIC, allowed_roles, is_unrouted_method
+from web.permissions import PUBLIC, allowed_roles
+from web.routing import iter_routes
 from web.wiring import Services
 
 
@@ -37,6 +38,19 @@ class AuthenticationMiddleware:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.key_header = services.settings.api_key_header
+        self._app: falcon.asgi.App | None = None
+        self._routed: frozenset[tuple[str, str]] | None = None
+
+    def attach(self, app: falcon.asgi.App) -> None:
+        """Give the middleware its app, to know which (route, method) pairs exist."""
+        self._app = app
+
+    def _is_routed(self, path: str, method: str) -> bool:
+        # Built on first use: every route is added by then (tests add theirs after
+        # create_app, before the first request).
+        if self._routed is None and self._app is not None:
+            self._routed = frozenset((r.path, r.method) for r in iter_routes(self._app))
+        return self._routed is None or (path, method) in self._routed
 
     async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         req.context.principal = None
@@ -57,8 +71,8 @@ class AuthenticationMiddleware:
     ) -> None:
         if resource is None or req.method == "OPTIONS":
             return
-        if is_unrouted_method(req.uri_template, req.method):
-            return  # Falcon answers 405 with Allow
+        if not self._is_routed(req.uri_template, req.method):
+            return  # Falcon answers 405 with Allow; nothing of the resource runs
         roles = allowed_roles(req.uri_template, req.method)
         if roles is PUBLIC:
             try:

@@ -15,3 +15,6 @@ class ClientIpMiddleware:
 
     async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         req.context.client_ip = client_ip(req, self.proxies)
+
+    async def process_request_ws(self, req: falcon.asgi.Request, ws: falcon.asgi.WebSocket) -> None:
+        req.context.client_ip = client_ip(req, self.proxies)  # for the per-IP socket limit

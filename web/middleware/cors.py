@@ -3,9 +3,15 @@
 Browsers enforce CORS only on what they let scripts read; a foreign page can still
 send a simple POST. So besides answering preflights, a state-changing request whose
 ``Origin`` is not allowed is refused here (403), and a refused preflight gets no grant.
+
+WebSockets are not covered by CORS at all: a page from any origin may open one with the
+user's cookies. A handshake with an ``Origin`` that is neither listed nor the API's own
+host is refused before the socket opens (the client sees HTTP 403).
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 import falcon
 import falcon.asgi
@@ -43,6 +49,15 @@ class CorsMiddleware:
             resp.complete = True
         elif not allowed and req.method not in SAFE_METHODS:
             raise ApiError(403, "This origin is not allowed.", code="ORIGIN_NOT_ALLOWED")
+
+    async def process_request_ws(self, req: falcon.asgi.Request, ws: falcon.asgi.WebSocket) -> None:
+        origin = req.get_header("Origin")
+        if origin is None or origin.rstrip("/") in self.origins:
+            return
+        if urlsplit(origin).netloc.lower() == (req.get_header("Host") or "").lower():
+            return  # same origin: a page the API serves itself
+        await ws.close(4403)  # before accept(): the handshake is answered with HTTP 403
+        raise falcon.WebSocketDisconnected(4403)  # Falcon stops here, quietly
 
     async def process_response(
         self,

@@ -5,11 +5,37 @@ from __future__ import annotations
 import falcon.asgi
 
 from control.apps import services
+from control.commands import services as commands
 from control.querying import parse_sort
 from web import envelope
 from web.concurrency import run_db
+from web.errors import ApiError, detail
 from web.openapi import operation
-from web.schemas.apps import AppDetailResponse, AppListQuery, AppListResponse
+from web.schemas.apps import AppDetailResponse, AppListQuery, AppListResponse, AppPatch
+
+
+def etag(version: int) -> str:
+    """The app's ETag: its configuration version, weak (the JSON may vary in form)."""
+    return f'W/"{version}"'
+
+
+def expected_version(req: falcon.asgi.Request) -> int | None:
+    """The version ``If-Match`` names; None for ``*``. 428 when absent."""
+    raw = (req.get_header("If-Match") or "").strip()
+    if not raw:
+        raise ApiError(
+            428,
+            "Send If-Match with the ETag of the app you read, so a concurrent change "
+            "is not overwritten.",
+            details=[detail("If-Match", "required")],
+        )
+    if raw == "*":
+        return None
+    tags = [tag.strip() for tag in raw.split(",") if tag.strip()]
+    if len(tags) != 1:
+        raise ApiError(400, "If-Match must hold one ETag.", details=[detail("If-Match", raw)])
+    value = tags[0].removeprefix("W/").strip('"')
+    return int(value) if value.isdigit() else -1  # -1 never matches: 412
 
 
 class AppsResource:
@@ -41,5 +67,29 @@ class AppsResource:
     async def on_get_item(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, app_id: str
     ) -> None:
-        """The app's configuration, flags, live progress and last runtime."""
-        resp.media = envelope.single(await run_db(services.get_app, app_id))
+        """The app's configuration, flags, live progress with ETA, and last runtime.
+
+        The ETag header carries the configuration version for ``If-Match`` on PATCH."""
+        data = await run_db(services.get_app, app_id)
+        resp.set_header("ETag", etag(data["version"]))
+        resp.media = envelope.single(data)
+
+    @operation(
+        "Update an app's configuration",
+        tags=["apps"],
+        body=AppPatch,
+        response=AppDetailResponse,
+        errors=(404, 412, 428),
+    )
+    async def on_patch_item(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, app_id: str
+    ) -> None:
+        """Change settings, schedule (cron, read in the app's time zone), timezone,
+        disabled or next_run. Requires ``If-Match: <ETag from GET>``: 428 without it, 412
+        when the app changed since. Answers the new detail and ETag."""
+        version = expected_version(req)
+        body: AppPatch = req.context.body
+        req.context.audit_action = "apps.update"
+        data = await run_db(commands.update_app, app_id, body.changes(), version)
+        resp.set_header("ETag", etag(data["version"]))
+        resp.media = envelope.single(data)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from control.commands import services as commands
 from control.enums import CommandFlag, FatalFlag, RunStatus, RuntimeStatus
+from control.errors import InvalidInput
 from web.schemas.common import PageMeta
-from web.validation import PageQuery
+from web.validation import BodyModel, PageQuery
 
 
 class AppListQuery(PageQuery):
@@ -52,7 +54,17 @@ class AppSummary(BaseModel):
     last_runtime: LastRuntime | None
 
 
+class ProgressDetail(Progress):
+    percent: float | None = Field(description="current / total, in percent.")
+    eta_seconds: float | None = Field(
+        description="Seconds left at the current run's average throughput, counted from "
+        "'updated': (total - current) / (current / (updated - run started))."
+    )
+    eta: dt.datetime | None = Field(description="'updated' plus eta_seconds.")
+
+
 class AppDetail(AppSummary):
+    progress: ProgressDetail  # type: ignore[assignment]
     description: str
     settings: dict[str, Any]
     fatal_reason: str | None
@@ -71,3 +83,61 @@ class AppListResponse(BaseModel):
 
 class AppDetailResponse(BaseModel):
     data: AppDetail
+
+
+class AppPatch(BodyModel):
+    """Configuration fields to change; omitted fields keep their values."""
+
+    settings: dict[str, Any] | None = Field(
+        None, description="The app's settings JSON object; replaces the whole object."
+    )
+    schedule: str | None = Field(
+        None,
+        max_length=120,
+        description="Five-field cron expression (minute hour day month weekday), read in "
+        "'timezone'; null removes the schedule.",
+    )
+    timezone: str | None = Field(None, max_length=64, description="IANA time zone name.")
+    disabled: bool | None = None
+    next_run: dt.datetime | None = Field(
+        None,
+        description="Next run (UTC unless an offset is given). Omitted, it is recomputed "
+        "from the schedule when the schedule or time zone changes.",
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return commands.validate_schedule(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return commands.validate_timezone(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+
+    @field_validator("settings", "timezone", "disabled", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> AppPatch:
+        if not self.model_fields_set:
+            raise ValueError("Give at least one field to change.")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, as given."""
+        return {name: getattr(self, name) for name in self.model_fields_set}

@@ -1,0 +1,650 @@
+"""The app list through the real API server against the same SQL sent with psycopg2.
+
+One run, side by side, on a scratch PostgreSQL database of 10,000 apps (half with a
+finished last runtime, so the list's LEFT JOIN finds rows):
+
+* ``GET /api/v1/apps?group=<g>&sort=-next_run&per_page=20&page=<p>`` against
+  ``dcctl serve`` (uvicorn, one process) with ``httpx.AsyncClient`` and keep-alive, at
+  concurrency 1 and at ``--concurrency``, as a viewer with a bearer token from
+  ``POST /api/v1/auth/token`` (the per-token rate limit is raised so that it counts the
+  requests but never refuses one);
+* the service call in-process (``control.apps.services.list_apps``: peewee and the list
+  items, no HTTP), sequentially;
+* the raw round trip of exactly the SQL that call sends (the COUNT and the SELECT with
+  the LEFT JOIN, captured from peewee's logger) on plain psycopg2 connections,
+  sequentially and with ``--concurrency`` threads.
+
+The measurements run under the machine-wide benchmark lock, after waiting for other CPU
+use to settle (``--quiet-timeout``, ``--max-busy``); what was found is recorded.
+
+Prints a table and the ratios; ``--record`` rewrites this benchmark's section of
+bench/RESULTS.md. ``--profile N`` also profiles N list requests in-process with cProfile
+(falcon's ASGI test conductor, ``asyncio.to_thread`` run inline so the profiler sees
+the work the server does in worker threads).
+
+    .venv/bin/python bench/apps_list.py [--requests 2000] [--concurrency 8] [--record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import datetime as dt
+import io
+import logging
+import os
+import pstats
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import psutil
+from _common import (
+    REPO_DIR,
+    code_version,
+    exclusive_machine,
+    fmt_ms,
+    free_port,
+    load_average,
+    machine_description,
+    make_app_rows,
+    markdown_table,
+    now_utc,
+    percentile,
+    pg_connect,
+    postgres_version,
+    scratch_database,
+    wait_until_quiet,
+    write_results_section,
+)
+
+from control.apps import services
+from control.db import migrate
+from control.db.database import database, init_database
+from control.db.models import Apps, Runtime
+from control.querying import parse_sort
+
+NAME = "apps_list"
+SORT = "-next_run"
+PER_PAGE = 20
+PAGES = (2, 3, 4)
+JWT_SECRET = "bench-apps-list-signing-secret-0123456789"  # 41 chars, never a real one
+HEALTH = "/api/v1/system/health"
+LOGIN = "/api/v1/auth/token"
+LIST = "/api/v1/apps"
+BENCH_USER = "bench-viewer@example.com"
+# Counted per token; high enough that the benchmark's requests are never refused.
+TOKEN_RATE_LIMIT = 1_000_000_000
+
+log = logging.getLogger("bench.apps_list")
+
+Combo = tuple[str, int]  # (group, page)
+Statement = tuple[str, tuple[Any, ...]]
+
+
+# --- Data ---------------------------------------------------------------------------------
+
+
+def seed(app_count: int, seed_value: int) -> tuple[list[str], int, str]:
+    """Insert the apps and a finished runtime for about half of them.
+
+    Returns the groups present, the number of runtimes, and where the rows came from.
+    """
+    rows, source = make_app_rows(app_count, seed=seed_value)
+    rng = random.Random(seed_value + 1)
+    base = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    runtimes: list[dict[str, Any]] = []
+    for row in rows:
+        if rng.random() >= 0.5:
+            continue
+        started = base - dt.timedelta(minutes=rng.randint(10, 7 * 24 * 60))
+        failed = rng.random() < 0.15
+        total = rng.randint(100, 5000)
+        runtimes.append(
+            {
+                "id": f"{started:%Y%m%d_%H%M%S}_{row['id']}",
+                "app": row["id"],
+                "started": started,
+                "ended": started + dt.timedelta(seconds=rng.randint(30, 3600)),
+                "status": "FAILED" if failed else "COMPLETED",
+                "trigger": "schedule",
+                "records_total": total,
+                "records_solved": total - (total // 10 if failed else 0),
+                "records_failed": total // 10 if failed else 0,
+                "error": "upstream 503" if failed else None,
+                "host": "bench-host",
+            }
+        )
+    with database.connection_context(), database.atomic():
+        for start in range(0, len(rows), 1000):
+            Apps.insert_many(rows[start : start + 1000]).execute()
+        for start in range(0, len(runtimes), 1000):
+            Runtime.insert_many(runtimes[start : start + 1000]).execute()
+        database.execute_sql(
+            "UPDATE apps SET last_runtime = runtime.id FROM runtime WHERE runtime.app_id = apps.id"
+        )
+    with database.connection_context():
+        # A settled table, as autovacuum leaves it: visibility map and statistics.
+        database.execute_sql("VACUUM ANALYZE")
+    groups = sorted({str(row["group"]) for row in rows})
+    return groups, len(runtimes), source
+
+
+def create_viewer() -> str:
+    """A viewer account to log in with; returns its (random) password."""
+    from control.auth.roles import Role
+    from control.auth.users import create_user
+
+    password = secrets.token_urlsafe(24)
+    with database.connection_context():
+        create_user(BENCH_USER, password, Role.VIEWER)
+    return password
+
+
+def login(base_url: str, password: str) -> str:
+    """An access token from the password grant, as the dashboard gets one."""
+    resp = httpx.post(
+        base_url + LOGIN, json={"username": BENCH_USER, "password": password}, timeout=30
+    )
+    if resp.status_code != 200:
+        raise RuntimeError(f"login failed ({resp.status_code}): {resp.text[:300]}")
+    return str(resp.json()["data"]["access_token"])
+
+
+def workload(groups: Sequence[str], count: int, seed_value: int) -> list[Combo]:
+    """``count`` (group, page) pairs: every group, pages 2-4, in a shuffled order."""
+    rng = random.Random(seed_value + 2)
+    return [(rng.choice(groups), rng.choice(PAGES)) for _ in range(count)]
+
+
+def list_path(combo: Combo) -> str:
+    group, page = combo
+    query = urlencode({"group": group, "sort": SORT, "per_page": PER_PAGE, "page": page})
+    return f"{LIST}?{query}"
+
+
+# --- The SQL the service sends --------------------------------------------------------------
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[Statement] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # peewee logs each query as the tuple (sql, params); the pool logs plain text.
+        if isinstance(record.msg, tuple) and len(record.msg) == 2:
+            sql, params = record.msg
+            self.statements.append((str(sql), tuple(params or ())))
+
+
+def call_service(combo: Combo) -> services.Page:
+    group, page = combo
+    sort = parse_sort(SORT, list(services.SORTABLE))
+    return services.list_apps(services.AppFilter(group=group), sort, page, PER_PAGE)
+
+
+def capture_sql(combos: Sequence[Combo]) -> dict[Combo, list[Statement]]:
+    """The exact statements (with parameters) ``list_apps`` sends for each combination."""
+    logger = logging.getLogger("peewee")
+    handler = _Capture()
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    captured: dict[Combo, list[Statement]] = {}
+    try:
+        for combo in sorted(set(combos)):
+            handler.statements.clear()
+            with database.connection_context():
+                call_service(combo)
+            captured[combo] = list(handler.statements)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+    shapes = {len(s) for s in captured.values()}
+    if shapes != {2}:
+        raise RuntimeError(f"expected a COUNT and a SELECT per list call, got {shapes}")
+    return captured
+
+
+# --- Measurements ---------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One measured series: per-operation latencies and the wall time of the series."""
+
+    label: str
+    latencies: list[float]
+    wall: float
+    errors: int = 0
+    cpu_per_op: dict[str, float] | None = None
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.wall if self.wall else 0.0
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.latencies, 50)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies, 99)
+
+
+def raw_once(cur: Any, statements: Sequence[Statement]) -> None:
+    for sql, params in statements:
+        cur.execute(sql, params)
+        cur.fetchall()
+
+
+def run_raw_sequential(url: str, items: Sequence[list[Statement]], warmup: int) -> Run:
+    with closing(pg_connect(url)) as conn, conn.cursor() as cur:
+        for statements in items[:warmup]:
+            raw_once(cur, statements)
+        latencies: list[float] = []
+        began = time.perf_counter()
+        for statements in items:
+            t0 = time.perf_counter()
+            raw_once(cur, statements)
+            latencies.append(time.perf_counter() - t0)
+        wall = time.perf_counter() - began
+    return Run("raw SQL, psycopg2, sequential (1 connection)", latencies, wall)
+
+
+def run_raw_threads(url: str, items: Sequence[list[Statement]], threads: int, warmup: int) -> Run:
+    conns = [pg_connect(url) for _ in range(threads)]
+    latencies = [0.0] * len(items)
+    try:
+
+        def work(worker: int, series: Sequence[list[Statement]], record: bool) -> None:
+            with conns[worker].cursor() as cur:
+                for i in range(worker, len(series), threads):
+                    t0 = time.perf_counter()
+                    raw_once(cur, series[i])
+                    if record:
+                        latencies[i] = time.perf_counter() - t0
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda w: work(w, items[:warmup], False), range(threads)))
+            began = time.perf_counter()
+            list(pool.map(lambda w: work(w, items, True), range(threads)))
+            wall = time.perf_counter() - began
+    finally:
+        for conn in conns:
+            conn.close()
+    return Run(f"raw SQL, psycopg2, {threads} threads ({threads} connections)", latencies, wall)
+
+
+def run_service(combos: Sequence[Combo], warmup: int) -> Run:
+    def once(combo: Combo) -> None:
+        with database.connection_context():
+            call_service(combo)
+
+    for combo in combos[:warmup]:
+        once(combo)
+    latencies: list[float] = []
+    began = time.perf_counter()
+    for combo in combos:
+        t0 = time.perf_counter()
+        once(combo)
+        latencies.append(time.perf_counter() - t0)
+    wall = time.perf_counter() - began
+    return Run("service call in-process (peewee + list items), sequential", latencies, wall)
+
+
+async def _load(
+    client: httpx.AsyncClient, paths: Sequence[str], concurrency: int
+) -> tuple[list[float], float, int]:
+    latencies = [0.0] * len(paths)
+    errors = 0
+    todo = iter(range(len(paths)))
+
+    async def worker() -> None:
+        nonlocal errors
+        for i in todo:  # one shared iterator: each index goes to exactly one worker
+            t0 = time.perf_counter()
+            resp = await client.get(paths[i])
+            latencies[i] = time.perf_counter() - t0
+            if resp.status_code != 200:
+                errors += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, time.perf_counter() - began, errors
+
+
+async def _api(
+    base_url: str, token: str, paths: Sequence[str], concurrency: int, warmup: int, pid: int
+) -> Run:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    server = psutil.Process(pid)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=headers, limits=limits, timeout=60
+    ) as client:
+        first = await client.get(paths[0])
+        if first.status_code != 200:
+            raise RuntimeError(f"GET {paths[0]}: {first.status_code} {first.text[:300]}")
+        if len(first.json()["data"]) != PER_PAGE:
+            raise RuntimeError(f"expected {PER_PAGE} items per page: {first.text[:300]}")
+        await _load(client, paths[:warmup], concurrency)
+        server_before = server.cpu_times()
+        client_before = time.process_time()
+        latencies, wall, errors = await _load(client, paths, concurrency)
+        client_cpu = time.process_time() - client_before
+        server_after = server.cpu_times()
+    server_cpu = (server_after.user - server_before.user) + (
+        server_after.system - server_before.system
+    )
+    label = f"API `dcctl serve`, httpx keep-alive, concurrency {concurrency}"
+    cpu = {"server": server_cpu / len(paths), "client": client_cpu / len(paths)}
+    return Run(label, latencies, wall, errors, cpu)
+
+
+def run_api(
+    base_url: str, token: str, paths: Sequence[str], concurrency: int, warmup: int, pid: int
+) -> Run:
+    return asyncio.run(_api(base_url, token, paths, concurrency, warmup, pid))
+
+
+# --- The server -----------------------------------------------------------------------------
+
+
+@contextmanager
+def api_server(url: str, workdir: Path) -> Iterator[tuple[str, int]]:
+    """``dcctl serve`` on a free port of 127.0.0.1; yields (base URL, pid); always stops it."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")}
+    env.update(
+        DC_JWT_SECRET=JWT_SECRET,
+        DC_DATABASE_URL=url,
+        DC_API_HOST="127.0.0.1",
+        DC_API_PORT=str(port),
+        DC_LOG_LEVEL="WARNING",
+        DC_TOKEN_RATE_LIMIT_PER_MINUTE=str(TOKEN_RATE_LIMIT),
+    )
+    dcctl = REPO_DIR / ".venv" / "bin" / "dcctl"
+    log_path = workdir / "server.log"
+    base_url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as out:
+        # The scratch directory as cwd, so no .env of the checkout is read.
+        proc = subprocess.Popen(
+            [str(dcctl), "serve"], cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_healthy(base_url, proc, log_path)
+        yield base_url, proc.pid
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def _wait_healthy(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dcctl serve exited ({proc.returncode}):\n{log_path.read_text()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(base_url + HEALTH, timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"dcctl serve was not healthy within 30 s:\n{log_path.read_text()}")
+
+
+# --- Profile --------------------------------------------------------------------------------
+
+
+def profile_requests(url: str, token: str, paths: Sequence[str], count: int, top: int = 25) -> str:
+    """cProfile of ``count`` list requests in-process (falcon ASGI conductor).
+
+    ``asyncio.to_thread`` runs its function inline while profiling, because cProfile only
+    sees the thread it was enabled in; this changes nothing outside this process.
+    """
+    import falcon.testing
+
+    # Some modules read the process settings when imported; give them this run's.
+    os.environ.update(
+        DC_JWT_SECRET=JWT_SECRET,
+        DC_DATABASE_URL=url,
+        DC_LOG_LEVEL="WARNING",
+        DC_TOKEN_RATE_LIMIT_PER_MINUTE=str(TOKEN_RATE_LIMIT),
+    )
+    from control.settings import load_settings
+    from web.app import create_app
+
+    settings = load_settings(
+        jwt_secret=JWT_SECRET,
+        database_url=url,
+        log_level="WARNING",
+        token_rate_limit_per_minute=TOKEN_RATE_LIMIT,
+    )
+    app = create_app(settings, bind_database=False)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def inline_to_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    async def drive(profiler: cProfile.Profile | None, series: Sequence[str]) -> None:
+        async with falcon.testing.ASGIConductor(app) as conductor:
+            for path in series:
+                route, _, query = path.partition("?")
+                if profiler is not None:
+                    profiler.enable()
+                result = await conductor.simulate_get(route, query_string=query, headers=headers)
+                if profiler is not None:
+                    profiler.disable()
+                if result.status_code != 200:
+                    raise RuntimeError(f"in-process request failed: {result.text[:300]}")
+
+    original = asyncio.to_thread
+    asyncio.to_thread = inline_to_thread  # type: ignore[assignment]
+    try:
+        asyncio.run(drive(None, paths[:50]))
+        profiler = cProfile.Profile()
+        asyncio.run(drive(profiler, paths[:count]))
+    finally:
+        asyncio.to_thread = original
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+# --- Report ---------------------------------------------------------------------------------
+
+
+def report(
+    runs: Sequence[Run], api_c1: Run, api: Run, raw_seq: Run, raw_par: Run, concurrency: int
+) -> tuple[str, list[str]]:
+    headers = ["series", "ops", "ops/s", "p50 ms", "p99 ms", "errors"]
+    rows = [
+        [
+            r.label,
+            str(len(r.latencies)),
+            f"{r.rate:.0f}",
+            fmt_ms(r.p50),
+            fmt_ms(r.p99),
+            str(r.errors),
+        ]
+        for r in runs
+    ]
+    ratios = [
+        f"API p50 / raw p50 at concurrency {concurrency}: "
+        f"**{api.p50 / raw_par.p50:.1f}x** ({fmt_ms(api.p50)} vs {fmt_ms(raw_par.p50)} ms)",
+        f"API rps / raw qps at concurrency {concurrency}: "
+        f"**{api.rate / raw_par.rate:.2f}** ({api.rate:.0f} vs {raw_par.rate:.0f} /s)",
+        f"API p50 / raw p50 at concurrency 1: "
+        f"**{api_c1.p50 / raw_seq.p50:.1f}x** ({fmt_ms(api_c1.p50)} vs {fmt_ms(raw_seq.p50)} ms)",
+        f"API rps / raw qps at concurrency 1: "
+        f"**{api_c1.rate / raw_seq.rate:.2f}** ({api_c1.rate:.0f} vs {raw_seq.rate:.0f} /s)",
+    ]
+    for r in (api_c1, api):
+        if r.cpu_per_op:
+            ratios.append(
+                f"CPU per request at concurrency {r.label.rsplit(' ', 1)[-1]}: "
+                f"server {fmt_ms(r.cpu_per_op['server'])} ms, "
+                f"load client {fmt_ms(r.cpu_per_op['client'])} ms"
+            )
+    return markdown_table(headers, rows), ratios
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=2000, help="measured requests per series")
+    parser.add_argument("--concurrency", type=int, default=8, help="in-flight requests/threads")
+    parser.add_argument("--warmup", type=int, default=100, help="requests before measuring")
+    parser.add_argument("--apps", type=int, default=10_000, help="apps in the database")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the rows and the workload")
+    parser.add_argument("--record", action="store_true", help="rewrite bench/RESULTS.md")
+    parser.add_argument(
+        "--quiet-timeout",
+        type=float,
+        default=600,
+        metavar="S",
+        help="wait up to S seconds for the other CPU use to drop under --max-busy",
+    )
+    parser.add_argument(
+        "--max-busy", type=float, default=25.0, metavar="PCT", help="CPU %% busy to wait out"
+    )
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="also cProfile N requests in-process"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per request
+
+    with scratch_database("bench_apps") as url, tempfile.TemporaryDirectory() as tmp:
+        db = init_database(url)
+        try:
+            migrate.upgrade(db)
+            db.close()
+            log.info("seeding %d apps ...", args.apps)
+            groups, runtime_count, source = seed(args.apps, args.seed)
+            log.info("  %d groups, %d runtimes, rows from %s", len(groups), runtime_count, source)
+            combos = workload(groups, args.requests, args.seed)
+            paths = [list_path(c) for c in combos]
+            statements = capture_sql(combos)
+            items = [statements[c] for c in combos]
+            pg_version = postgres_version(url)
+            password = create_viewer()
+
+            log.info("waiting for the machine-wide benchmark lock ...")
+            with exclusive_machine(), api_server(url, Path(tmp)) as (base_url, pid):
+                log.info("server %s (pid %d) is up; waiting for a quiet machine", base_url, pid)
+                token = login(base_url, password)
+                busy_before = wait_until_quiet(args.max_busy, args.quiet_timeout)
+                load_before = load_average()
+                log.info("  %.0f%% of the CPUs busy before measuring", busy_before)
+                log.info("raw SQL, sequential ...")
+                raw_seq = run_raw_sequential(url, items, args.warmup)
+                log.info("raw SQL, %d threads ...", args.concurrency)
+                raw_par = run_raw_threads(url, items, args.concurrency, args.warmup)
+                log.info("service call in-process ...")
+                service = run_service(combos, args.warmup)
+                log.info("API, concurrency 1 ...")
+                api_c1 = run_api(base_url, token, paths, 1, args.warmup, pid)
+                log.info("API, concurrency %d ...", args.concurrency)
+                api = run_api(base_url, token, paths, args.concurrency, args.warmup, pid)
+                load_after = load_average()
+
+                profile = ""
+                if args.profile:
+                    try:
+                        profile = profile_requests(url, token, paths, args.profile)
+                    except Exception:  # the profile is an extra: keep the measurements
+                        log.exception("profiling in-process failed")
+        finally:
+            if not db.is_closed():
+                db.close()
+            if hasattr(db, "close_all"):
+                db.close_all()
+
+    runs = [api_c1, api, service, raw_seq, raw_par]
+    table, ratios = report(runs, api_c1, api, raw_seq, raw_par, args.concurrency)
+    machine = machine_description(pg_version)
+    print()
+    print(table)
+    print()
+    for line in ratios:
+        print(line.replace("**", ""))
+    print(
+        f"CPUs busy before measuring {busy_before:.0f}%; "
+        f"load average before {load_before}, after {load_after}"
+    )
+    if profile:
+        print()
+        print(profile)
+
+    if args.record:
+        body = "\n".join(
+            [
+                "## apps_list: `GET /api/v1/apps` against its raw SQL",
+                "",
+                f"Run {now_utc()} with `bench/apps_list.py "
+                f"--requests {args.requests} --concurrency {args.concurrency}` "
+                f"on code {code_version()}.",
+                "",
+                "Machine: " + "; ".join(f"{k} {v}" for k, v in machine.items()) + ". "
+                f"Other work before measuring: {busy_before:.0f}% of the CPUs busy; "
+                f"load average (1/5/15 min) before {load_before}, after {load_after}.",
+                "",
+                f"Parameters: {args.apps} apps in {len(groups)} groups, {runtime_count} with "
+                f"a finished last runtime (rows from {source}; VACUUM ANALYZE after); "
+                f"`GET {LIST}?group=<g>&sort={SORT}&per_page={PER_PAGE}&page=<2-4>`; "
+                f"{args.requests} measured requests per series after {args.warmup} warm-up, "
+                "as a viewer with a bearer token from the password grant (per-token rate "
+                "limit raised so it counts but never refuses); server `dcctl serve` (uvicorn, "
+                "one process, in-process key-value store, revocations in the database) on "
+                "the same machine as PostgreSQL and the load client. Raw SQL = the COUNT "
+                "and the SELECT the service sends (captured from peewee), fetched with "
+                "psycopg2. Latency = one request, or one COUNT + SELECT pair.",
+                "",
+                *(
+                    [
+                        f"**Measured on a busy machine** ({busy_before:.0f}% of the CPUs busy "
+                        f"with other work after waiting {args.quiet_timeout:.0f} s): the "
+                        "absolute figures are skewed; rerun on a quiet machine.",
+                        "",
+                    ]
+                    if busy_before >= args.max_busy
+                    else []
+                ),
+                table,
+                "",
+                *(f"- {line}" for line in ratios),
+            ]
+        )
+        write_results_section(NAME, body)
+        print(f"\nrecorded in {Path('bench/RESULTS.md')}")
+    failed = sum(r.errors for r in runs)
+    if failed:
+        print(f"{failed} requests failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

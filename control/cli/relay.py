@@ -1,0 +1,73 @@
+"""``dcctl relay``: publish the command outbox to RabbitMQ until stopped."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import click
+
+from control.cli.context import bind_database, settings
+from control.commands.factory import build_transport
+from control.commands.relay import relay_once, run_relay
+from control.db import migrate
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.option("--batch", default=100, show_default=True, help="Rows per transaction.")
+@click.option(
+    "--idle-sleep",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="Seconds between polls when the outbox is empty.",
+)
+@click.option("--once", is_flag=True, help="Publish what is waiting now, then exit.")
+def relay(batch: int, idle_sleep: float, once: bool) -> None:
+    """Publish outbox rows to RabbitMQ with confirms; stops cleanly on SIGTERM.
+
+    Several relays may run against PostgreSQL (each claims rows with SKIP LOCKED);
+    run one against SQLite. Without DC_RABBITMQ_URL the web process relays itself.
+    """
+    conf = settings()
+    if conf.rabbitmq_url is None:
+        raise click.ClickException(
+            "DC_RABBITMQ_URL is not set: in the embedded default the web process relays "
+            "commands itself"
+        )
+    db = bind_database()
+    waiting = migrate.pending(db)
+    db.close()
+    if waiting:
+        raise click.ClickException(
+            f"{len(waiting)} migration(s) pending ({', '.join(waiting)}); run 'dcctl db upgrade'"
+        )
+    # pika logs every failed connection attempt at ERROR; the relay logs one warning
+    # per failed row instead, with the reason.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
+    transport = build_transport(conf.rabbitmq_url)
+    try:
+        if once:
+            total = 0
+            while (sent := relay_once(transport, batch)) > 0:
+                total += sent
+                if sent < batch:
+                    break
+            click.echo(f"published {total}")
+            return
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            log.info("relay stopping (signal %s)", signum)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        log.info("relay started")
+        run_relay(transport, stop, idle_sleep, batch=batch)
+    finally:
+        transport.close()

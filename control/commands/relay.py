@@ -1,0 +1,103 @@
+"""The outbox relay: publishes unsent outbox rows, oldest first, and marks them sent.
+
+Each pass claims up to ``batch`` rows in one transaction (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so several relays can run; SQLite serialises writers), publishes each with a
+confirm, and marks it (and its command) published in that same transaction. The first
+failure stops the pass and gives that row a backoff; the rows behind it wait, so one
+relay publishes in order.
+
+Delivery is at least once: a crash between the broker's confirm and the commit publishes
+the row again on the next pass. Consumers dedupe on ``message_id`` (the command id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+from peewee import ModelSelect
+
+from control.commands.models import Command, CommandStatus, Outbox
+from control.commands.services import connected, outbox_written, write_transaction
+from control.commands.transport import CommandTransport
+from control.db.database import dialect
+from control.db.models import utcnow
+from control.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 30
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """How long a row waits after its ``attempts``-th failure: 1, 2, 4 … 30 s."""
+    return dt.timedelta(seconds=min(MAX_BACKOFF_SECONDS, 2 ** max(0, attempts - 1)))
+
+
+def _claim(batch: int) -> ModelSelect:
+    query = (
+        Outbox.select()
+        .where(Outbox.published_at.is_null())
+        .order_by(Outbox.id)  # served by the partial index outbox_unpublished
+        .limit(batch)
+    )
+    if dialect() == "postgresql":
+        query = query.for_update(skip_locked=True)
+    return query
+
+
+def relay_once(transport: CommandTransport, batch: int = 100) -> int:
+    """Publish up to ``batch`` unsent rows in order; the number published."""
+    sent = 0
+    with connected(), write_transaction():
+        now = utcnow()
+        for row in _claim(batch):
+            if row.available_at > now:
+                break  # the oldest row is backing off; the rest keep their place behind it
+            try:
+                transport.publish(
+                    row.routing_key, row.payload.encode(), row.message_id, row.headers or None
+                )
+            except Unavailable as exc:
+                attempts = row.attempts + 1
+                Outbox.update(
+                    attempts=attempts,
+                    last_error=str(exc)[:2000],
+                    available_at=utcnow() + backoff(attempts),
+                ).where(Outbox.id == row.id).execute()
+                log.warning("outbox row %s not published (attempt %s): %s", row.id, attempts, exc)
+                break
+            stamp = utcnow()
+            Outbox.update(published_at=stamp).where(Outbox.id == row.id).execute()
+            if row.kind == "command":
+                Command.update(status=CommandStatus.PUBLISHED, published_at=stamp).where(
+                    Command.id == row.message_id, Command.status == CommandStatus.PENDING
+                ).execute()
+            sent += 1
+    return sent
+
+
+def run_relay(
+    transport: CommandTransport,
+    stop_event: threading.Event,
+    idle_sleep: float = 1.0,
+    *,
+    batch: int = 100,
+) -> None:
+    """Relay until ``stop_event`` is set; idle, it sleeps ``idle_sleep`` or until a command
+    is issued in this process. Database errors are logged and retried with backoff."""
+    failures = 0
+    while not stop_event.is_set():
+        try:
+            sent = relay_once(transport, batch)
+        except Exception:
+            failures += 1
+            log.exception("outbox relay pass failed (%s in a row)", failures)
+            stop_event.wait(backoff(failures).total_seconds())
+            continue
+        failures = 0
+        if sent >= batch:
+            continue  # more may be waiting
+        if outbox_written.wait(idle_sleep):
+            outbox_written.clear()

@@ -1,0 +1,1 @@
+"""Peewee database dialects that peewee does not ship (Microsoft SQL Server)."""

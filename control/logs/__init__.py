@@ -1,0 +1,1 @@
+"""Application logs: filtered, full-text searched pages and streamed exports."""

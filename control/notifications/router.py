@@ -1,0 +1,67 @@
+"""The bus subscriber that turns events into deliveries, on a thread of its own.
+
+Run it in one process of the deployment: the embedded web process does
+(``workers/embedded.py``); in production the scheduler process will. A bus callback
+must not block, so events wait in a bounded queue for the routing thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from control.events.interface import EventBus, Unsubscribe
+from control.events.types import Event, EventType
+from control.notifications.routing import Enqueue, notify
+from control.notifications.rules import from_bus
+
+log = logging.getLogger(__name__)
+
+WATCHED = frozenset(
+    {EventType.APP_FATAL, EventType.RUNTIME_COMPLETED, EventType.PIPELINE_TASK_UPDATED}
+)
+
+
+class NotificationRouter:
+    """Subscribes to ``bus``; routes the watched events and enqueues their sends."""
+
+    def __init__(self, bus: EventBus, enqueue: Enqueue, error_rate_threshold: float) -> None:
+        self._bus = bus
+        self._enqueue = enqueue
+        self._threshold = error_rate_threshold
+        self._events: queue.Queue[Event | None] = queue.Queue(maxsize=1000)
+        self._thread: threading.Thread | None = None
+        self._unsubscribe: Unsubscribe | None = None
+
+    def _offer(self, event: Event) -> None:
+        if event.type in WATCHED:
+            try:
+                self._events.put_nowait(event)
+            except queue.Full:
+                log.warning("notification router is behind; %s dropped", event.type.value)
+
+    def _run(self) -> None:
+        while (event := self._events.get()) is not None:
+            try:
+                found = from_bus(event, self._threshold)
+                if found is not None:
+                    notify(found, self._enqueue)
+            except Exception:
+                log.exception("could not route %s to notification channels", event.type.value)
+
+    def start(self) -> None:
+        """Subscribe and start the routing thread."""
+        self._thread = threading.Thread(target=self._run, name="dc-notify-router", daemon=True)
+        self._thread.start()
+        self._unsubscribe = self._bus.subscribe(self._offer)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Unsubscribe and let the thread finish the queued events."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._thread is not None:
+            self._events.put(None)
+            self._thread.join(timeout)
+            self._thread = None

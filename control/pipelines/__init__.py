@@ -1,0 +1,1 @@
+"""Pipelines: documents moving through their stages, and the figures about them."""

@@ -1,0 +1,1 @@
+"""Runtimes: the runs of the fleet's apps, their outcome and function timings."""

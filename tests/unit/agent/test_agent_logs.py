@@ -1,0 +1,99 @@
+"""The run's logger: records go to Logs in batches and out as log.entry events."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from control.agent.context import AppContext
+from control.agent.logwriter import LogBatcher
+from control.db.models import Logs
+from control.events import EventType
+from tests.agent_apps import wait_for
+from tests.factories import make_app
+
+
+def _collector() -> tuple[list[tuple[EventType, dict]], object]:
+    events: list[tuple[EventType, dict]] = []
+    return events, lambda kind, data: events.append((kind, data))
+
+
+def test_a_full_batch_is_written_by_the_logging_thread(db):
+    app = make_app()
+    events, publish = _collector()
+    batcher = LogBatcher(batch_size=10, interval=60, publisher=publish)
+    ctx = AppContext(app_id=app.id, runtime_id="r1", settings={}, batcher=batcher, logger_name="x")
+    for i in range(9):
+        ctx.log.info("record %s", i)
+    assert Logs.select().count() == 0  # not full yet, and the timer is far away
+    ctx.log.info("record 9")
+    rows = list(Logs.select().order_by(Logs.id))
+    assert [r.message for r in rows] == [f"record {i}" for i in range(10)]
+    assert {(r.app, r.runtime, r.level, r.module) for r in rows} == {(app.id, "r1", 20, "x")}
+    assert rows[0].function == "test_a_full_batch_is_written_by_the_logging_thread"
+    # one event per row, with the row's id, shaped like the API's log item
+    assert [kind for kind, _ in events] == [EventType.LOG_ENTRY] * 10
+    assert [data["id"] for _, data in events] == [r.id for r in rows]
+    assert events[0][1]["level"] == "INFO"
+    assert events[0][1]["level_no"] == 20
+    assert events[0][1]["runtime"] == "r1"
+
+
+def test_a_partial_batch_is_written_within_the_interval(db):
+    app = make_app()
+    batcher = LogBatcher(batch_size=1000, interval=0.2, publish_events=False).start()
+    try:
+        ctx = AppContext(app_id=app.id, runtime_id=None, settings={}, batcher=batcher)
+        began = time.monotonic()
+        ctx.log.warning("lonely")
+        ctx.log.debug("debug is kept too")
+        wait_for(lambda: Logs.select().count() == 2, timeout=3)
+        assert time.monotonic() - began < 2
+        levels = sorted(level for (level,) in Logs.select(Logs.level).tuples())
+        assert levels == [logging.DEBUG, logging.WARNING]
+    finally:
+        batcher.close()
+
+
+def test_exceptions_are_logged_with_their_traceback(db):
+    app = make_app()
+    batcher = LogBatcher(batch_size=1, publish_events=False)
+    ctx = AppContext(app_id=app.id, runtime_id=None, settings={}, batcher=batcher)
+    try:
+        raise ValueError("bad row")
+    except ValueError:
+        ctx.log.exception("parsing failed")
+    row = Logs.get()
+    assert row.level == logging.ERROR
+    assert row.message.startswith("parsing failed\nTraceback")
+    assert "ValueError: bad row" in row.message
+
+
+def test_close_writes_what_is_left_and_a_muted_run_writes_nothing(db):
+    app = make_app()
+    batcher = LogBatcher(batch_size=100, interval=60, publish_events=False).start()
+    ctx = AppContext(app_id=app.id, runtime_id=None, settings={}, batcher=batcher)
+    ctx.log.info("kept")
+    ctx.mute()
+    ctx.log.info("dropped")
+    batcher.close()
+    assert [m for (m,) in Logs.select(Logs.message).tuples()] == ["kept"]
+    assert batcher.written == 1
+
+
+def test_rows_wait_while_the_database_is_unreachable(db, monkeypatch):
+    app = make_app()
+    batcher = LogBatcher(batch_size=2, interval=60, publish_events=False, max_buffer=3)
+    ctx = AppContext(app_id=app.id, runtime_id=None, settings={}, batcher=batcher)
+
+    def down(rows):
+        raise ConnectionError("database down")
+
+    monkeypatch.setattr("control.agent.logwriter.insert_logs", down)
+    for i in range(4):
+        ctx.log.info("m%s", i)
+    assert batcher.written == 0
+    assert batcher.dropped == 1  # the buffer keeps the newest 3
+    monkeypatch.undo()
+    assert batcher.flush() == 3
+    assert sorted(m for (m,) in Logs.select(Logs.message).tuples()) == ["m1", "m2", "m3"]

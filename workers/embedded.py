@@ -1,0 +1,72 @@
+"""The embedded default: a real Dramatiq ``Worker`` inside the web process.
+
+With the in-process broker no other process can take the web process's messages, so
+the web process runs the worker itself for its lifetime (a Falcon lifespan middleware),
+and with it the notification router that turns bus events into deliveries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import dramatiq
+
+from control.events.interface import EventBus
+from control.notifications.router import NotificationRouter
+from control.settings import Settings
+from workers.broker import broker as default_broker
+from workers.broker import is_in_process
+from workers.notifications import enqueue_delivery
+
+log = logging.getLogger(__name__)
+
+WORKER_THREADS = 2
+STOP_TIMEOUT_MS = 25_000
+
+
+class EmbeddedWorker:
+    """Lifespan only: starts the worker (and router) at startup, stops them at shutdown."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        bus: EventBus | None = None,
+        broker: dramatiq.Broker | None = None,
+        worker_timeout: int = 1000,
+    ) -> None:
+        self._settings = settings
+        self._bus = bus
+        self._broker = broker or default_broker
+        self._worker_timeout = worker_timeout
+        self.worker: dramatiq.Worker | None = None
+        self.router: NotificationRouter | None = None
+
+    async def process_startup(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
+        if self.worker is not None:
+            return
+        self.worker = dramatiq.Worker(
+            self._broker, worker_threads=WORKER_THREADS, worker_timeout=self._worker_timeout
+        )
+        self.worker.start()
+        if self._bus is not None:
+            self.router = NotificationRouter(
+                self._bus, enqueue_delivery, self._settings.notification_pipeline_error_rate
+            )
+            self.router.start()
+        log.debug("embedded dramatiq worker started")
+
+    async def process_shutdown(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
+        router, self.router = self.router, None
+        if router is not None:
+            await asyncio.to_thread(router.stop)
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            await asyncio.to_thread(worker.stop, STOP_TIMEOUT_MS)
+            log.debug("embedded dramatiq worker stopped")
+
+
+def embedded_middleware(settings: Settings, bus: EventBus | None = None) -> list[EmbeddedWorker]:
+    """``[EmbeddedWorker]`` when the broker is the in-process one, else nothing."""
+    return [EmbeddedWorker(settings, bus)] if is_in_process(default_broker) else []
