@@ -58,10 +58,29 @@ from control.events.publish import install
 NAME = "agent_ingest"
 APPS = [f"scraper_bench_{i:02d}" for i in range(50)]
 LEVELS = (10, 20, 20, 20, 20, 20, 20, 30, 30, 40)
-WORDS = (
-    "fetched page listing record registry timeout retrying stored parsed company invoice "
-    "validation failed proxy session batch rows transformed loaded warehouse source"
-).split()
+WORDS = [
+    "fetched",
+    "page",
+    "listing",
+    "record",
+    "registry",
+    "timeout",
+    "retrying",
+    "stored",
+    "parsed",
+    "company",
+    "invoice",
+    "validation",
+    "failed",
+    "proxy",
+    "session",
+    "batch",
+    "rows",
+    "transformed",
+    "loaded",
+    "warehouse",
+    "source",
+]
 COLUMNS = ("app_id", "runtime_id", "level", "module", "function", "message", "timestamp")
 
 log = logging.getLogger("bench.agent_ingest")

@@ -115,7 +115,11 @@ def create_app(
     bind_database: bool = True,
     services: Services | None = None,
 ) -> falcon.asgi.App:
-    """Build the ASGI app from ``settings`` (the environment's by default)."""
+    """Build the ASGI app from ``settings`` (the environment's by default).
+
+    With ``services`` given, their settings are the app's: ``settings`` then only picks
+    logging and the database binding.
+    """
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     if bind_database and database.obj is None:

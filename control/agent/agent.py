@@ -133,6 +133,11 @@ class Agent:
     def name(self) -> str:
         return self.config.name
 
+    @property
+    def accepting(self) -> bool:
+        """False once the agent is stopping: commands then wait for the next agent."""
+        return self._thread is not None and not self._stopping.is_set()
+
     # -- what we host ------------------------------------------------------------------
 
     def hosts(self, app: Apps) -> bool:
@@ -286,8 +291,10 @@ class Agent:
     def _loop(self) -> None:
         next_due = next_poll = next_beat = 0.0
         next_stale = time.monotonic() + self.config.stale_after
+        failures = 0
         while not self._stopping.is_set():
             now = time.monotonic()
+            failed = False
             for due, step in (
                 (now >= next_due, self._queue_due),
                 (now >= next_poll, self.commands.poll),
@@ -301,7 +308,9 @@ class Agent:
                     try:
                         step()
                     except Exception:
-                        log.exception("agent %s: %s failed", self.name, step.__name__)
+                        failed = True
+                        if failures < 3:  # then quiet until it works again
+                            log.exception("agent %s: %s failed", self.name, step.__name__)
             if now >= next_due:
                 next_due = now + 1.0
             if now >= next_poll:
@@ -310,7 +319,10 @@ class Agent:
                 next_beat = now + self.config.heartbeat_seconds
             if now >= next_stale:
                 next_stale = now + self.config.stale_after
-            self._wake.wait(self.config.tick)
+            failures = failures + 1 if failed else 0
+            # the database (most likely) is failing: back off, 1 s up to 30 s
+            pause = min(30.0, 2.0 ** (failures - 1)) if failures else self.config.tick
+            self._wake.wait(pause)
             self._wake.clear()
 
     def _queue_due(self) -> None:
@@ -340,7 +352,9 @@ class Agent:
                 if pick is not None:
                     del self._queued[pick[0]]
             if waiting:
-                self._set_status(waiting, RunStatus.SCHEDULED, only_from=(RunStatus.IDLE,))
+                self._set_status(
+                    waiting, RunStatus.SCHEDULED, only_from=(RunStatus.IDLE, RunStatus.FAILED)
+                )
             if pick is None:
                 return
             self._launch(pick[0], pick[1].trigger)

@@ -180,6 +180,9 @@ def build_source(rabbitmq_url: str | None, agent_name: str, groups: Sequence[str
 class Operations(Protocol):
     """What the handler asks of the agent."""
 
+    @property
+    def accepting(self) -> bool: ...
+
     def hosts(self, app: Apps) -> bool: ...
 
     def start_app(self, app: Apps, trigger: str) -> None: ...
@@ -232,6 +235,8 @@ class CommandHandler:
     def handle_app(self, app_id: str) -> bool:
         """Carry out the app's pending command, if it is ours; whether one was handled."""
         with self._lock, connected():
+            if not self._ops.accepting:
+                return False  # shutting down: the flag waits for the next agent
             app = Apps.get_or_none(Apps.id == app_id)
             if app is None or app.command_flag is CommandFlag.NONE:
                 return False

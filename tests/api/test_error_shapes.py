@@ -15,11 +15,13 @@ import pytest
 
 from control.auth.roles import READ, Role
 from control.errors import Conflict, PreconditionFailed
+from control.kv.memory import MemoryStore
 from control.settings import load_settings
 from web.app import create_app
 from web.openapi import operation
 from web.permissions import ROUTES
 from web.validation import BodyModel
+from web.wiring import build_services
 
 
 class Thing(BodyModel):
@@ -43,10 +45,12 @@ class ThingsResource:
 
 
 @pytest.fixture
-def client(db, services, make_user, token_for, monkeypatch) -> falcon.testing.TestClient:
+def client(db, make_user, token_for, monkeypatch) -> falcon.testing.TestClient:
     for method in ("GET", "POST", "PUT"):
         monkeypatch.setitem(ROUTES, ("/api/v1/test/things", method), READ)
-    app = create_app(load_settings(max_body_bytes=2048), bind_database=False, services=services)
+    settings = load_settings(max_body_bytes=2048)
+    services = build_services(settings, store=MemoryStore())
+    app = create_app(settings, bind_database=False, services=services)
     app.add_route("/api/v1/test/things", ThingsResource())
     token = token_for(make_user(Role.ADMIN))
     return falcon.testing.TestClient(app, headers={"Authorization": f"Bearer {token}"})

@@ -1,4 +1,4 @@
-"""An agent on the in-process transport over the SQLite test database."""
+"""An agent on the in-process transport over the test database (SQLite, then PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,6 @@ from tests import agent_apps
 from tests.factories import make_app
 
 OPERATOR = Actor("operator@example.com", "user", "operator")
-
-
-@pytest.fixture
-def db(sqlite_db: Database) -> Database:
-    """The agent's unit tests run on SQLite (the embedded default)."""
-    return sqlite_db
 
 
 @pytest.fixture
