@@ -554,8 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("waiting for the machine-wide benchmark lock ...")
             with exclusive_machine(), api_server(url, Path(tmp)) as (base_url, pid):
                 log.info("server %s (pid %d) is up; waiting for a quiet machine", base_url, pid)
-                token = login(base_url, password)
                 busy_before = wait_until_quiet(args.max_busy, args.quiet_timeout)
+                token = login(base_url, password)  # after the wait: tokens live 30 min
                 load_before = load_average()
                 log.info("  %.0f%% of the CPUs busy before measuring", busy_before)
                 log.info("raw SQL, sequential ...")

@@ -571,7 +571,11 @@ def test_detail_without_a_current_run_has_no_eta(client, db):
 
 def test_embedded_start_reaches_an_in_process_subscriber(db, make_user):
     embedded = load_settings(
-        environment="test", rate_limit_per_minute=100_000, auth_rate_limit_per_minute=100_000
+        environment="test",
+        rate_limit_per_minute=100_000,
+        auth_rate_limit_per_minute=100_000,
+        embedded_background=True,  # the relay thread (tests switch it off by default)
+        agent_embedded=False,  # no in-process agent taking the command: only the relay
     )
     assert embedded.embedded
     wiring = build_services(embedded, store=MemoryStore())
@@ -612,7 +616,7 @@ def test_embedded_start_reaches_an_in_process_subscriber(db, make_user):
         unsubscribe()
     assert latency < 2
     assert orjson.loads(message.body)["command"] == "START"
-    assert status == "published"
+    assert status == "published"  # the relay marked it; nobody acknowledged it
 
 
 # -- the service under concurrency -----------------------------------------------------
