@@ -140,9 +140,7 @@ def build_document(app: falcon.asgi.App, *, title: str, version: str) -> dict[st
     for _, _, op in ops:
         models.update(m for m in (op.query, op.body, op.response) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
-    keyed, definitions = models_json_schema(
-        [(m, "validation") for m in ordered], ref_template=REF
-    )
+    keyed, definitions = models_json_schema([(m, "validation") for m in ordered], ref_template=REF)
     components = definitions.get("$defs", {})
     # pydantic names each model in $defs, qualifying those whose class names clash
     # (two areas may both have a HistoryQuery); always go through its refs
@@ -150,7 +148,6 @@ def build_document(app: falcon.asgi.App, *, title: str, version: str) -> dict[st
 
     def name_of(model: type[BaseModel]) -> str:
         return refs[model].rsplit("/", 1)[-1]
-
 
     paths: dict[str, dict[str, Any]] = {}
     for path, method, op in ops:
@@ -176,9 +173,7 @@ def build_document(app: falcon.asgi.App, *, title: str, version: str) -> dict[st
             entry["requestBody"] = {"required": True, "content": content}
         success: dict[str, Any] = {"description": "Success"}
         if op.response is not None:
-            success["content"] = {
-                "application/json": {"schema": {"$ref": refs[op.response]}}
-            }
+            success["content"] = {"application/json": {"schema": {"$ref": refs[op.response]}}}
         responses: dict[str, Any] = {str(op.status): success}
         statuses = set(op.errors) | {500}
         if op.query is not None:
