@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     notification_requeue_after_minutes: int = Field(10, ge=1, le=24 * 60)
     notification_pipeline_error_rate: float = Field(0.25, gt=0, le=1)
 
+    # Bulk jobs (control/bulk): the most apps one bulk request may match
+    bulk_max_apps: int = Field(5000, ge=1, le=1_000_000)
+
     # Live events and WebSockets (web/ws, docs/websockets.md)
     events_channel: str = Field("dc:events", min_length=1, max_length=128)
     ws_max_connections_per_user: int = Field(10, ge=1)
@@ -106,6 +109,19 @@ class Settings(BaseSettings):
     agent_poll_seconds: float = Field(5, gt=0, le=3600)
     agent_heartbeat_seconds: float = Field(5, gt=0, le=3600)
     agent_stale_after_seconds: float = Field(60, gt=0, le=86_400)
+
+    # Retention (control/maintenance): rows older than this many days are deleted
+    retention_logs_days: int = Field(30, ge=1, le=3650)
+    retention_function_logs_days: int = Field(90, ge=1, le=3650)
+    retention_metrics_days: int = Field(14, ge=1, le=3650)
+    retention_deliveries_days: int = Field(90, ge=1, le=3650)
+
+    # The scheduler (control/scheduler, ``dcctl scheduler``): seconds between firings
+    schedule_metrics_seconds: int = Field(30, ge=1, le=86_400)
+    schedule_retention_seconds: int = Field(3600, ge=1, le=7 * 86_400)
+    schedule_stale_seconds: int = Field(60, ge=1, le=86_400)
+    schedule_tokens_seconds: int = Field(3600, ge=1, le=7 * 86_400)
+    schedule_notifications_requeue_seconds: int = Field(300, ge=1, le=86_400)
 
     # Processes
     # embedded mode: run the outbox relay, agent and Dramatiq worker inside the web process

@@ -22,6 +22,7 @@ from web.middleware.security_headers import SecurityHeadersMiddleware
 from web.resources import auth
 from web.resources.activity import ActivityResource, ActivityStatsResource
 from web.resources.apps import AppsResource
+from web.resources.bulk import BulkJobsResource, BulkResource
 from web.resources.commands import AppCommandsResource, CommandsResource
 from web.resources.health import HealthResource
 from web.resources.jobs import DeadJobsResource
@@ -107,6 +108,12 @@ def add_routes(app: falcon.asgi.App, services: Services) -> None:
     dead_jobs = DeadJobsResource()
     app.add_route(f"{API}/jobs/dead", dead_jobs)
     app.add_route(f"{API}/jobs/dead/{{job_id}}/requeue", dead_jobs, suffix="requeue")
+    bulk = BulkResource(services)
+    for verb in ("start", "stop", "command"):
+        app.add_route(f"{API}/bulk/{verb}", bulk, suffix=verb)
+    bulk_jobs = BulkJobsResource()
+    app.add_route(f"{API}/bulk/jobs", bulk_jobs)
+    app.add_route(f"{API}/bulk/jobs/{{job_id}}", bulk_jobs, suffix="item")
 
 
 def create_app(

@@ -81,6 +81,12 @@ ROUTES: dict[tuple[str, str], frozenset[Role]] = {
     # background jobs that failed for good
     (f"{API}/jobs/dead", "GET"): ADMIN,
     (f"{API}/jobs/dead/{{job_id}}/requeue", "POST"): ADMIN,
+    # bulk jobs: created like commands, read like commands
+    (f"{API}/bulk/start", "POST"): COMMAND,
+    (f"{API}/bulk/stop", "POST"): COMMAND,
+    (f"{API}/bulk/command", "POST"): COMMAND,
+    (f"{API}/bulk/jobs", "GET"): READ,
+    (f"{API}/bulk/jobs/{{job_id}}", "GET"): READ,
 }
 
 __all__ = ["ADMIN", "COMMAND", "HUMAN", "PUBLIC", "READ", "ROUTES"]

@@ -12,6 +12,7 @@ from control.cli.clients import client
 from control.cli.db import db
 from control.cli.demo import demo
 from control.cli.relay import relay
+from control.cli.scheduler import scheduler
 from control.cli.serve import serve
 from control.cli.users import user
 from control.errors import ConfigurationError
@@ -27,6 +28,7 @@ cli.add_command(agent)
 cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(relay)
+cli.add_command(scheduler)
 cli.add_command(serve)
 cli.add_command(user)
 cli.add_command(client)

@@ -181,9 +181,11 @@ def all_models() -> list[type[BaseModel]]:
     """Every table the migrations create, in dependency order (for tests and tools)."""
     from control.audit.models import AuditLog
     from control.auth.models import ApiKey, RefreshToken, RevokedToken, ServiceClient, User
+    from control.bulk.models import BulkJob, BulkJobItem
     from control.commands.models import Command, Outbox
     from control.jobs.models import DeadJob
     from control.notifications.models import NotificationChannel, NotificationDelivery
+    from control.scheduler.lock import SchedulerTick
     from control.system.metrics import SystemMetric
     from control.system.runtime_config import RuntimeSetting
 
@@ -202,4 +204,7 @@ def all_models() -> list[type[BaseModel]]:
         DeadJob,
         SystemMetric,
         RuntimeSetting,
+        SchedulerTick,
+        BulkJob,
+        BulkJobItem,
     ]
