@@ -11,6 +11,7 @@ from typing import Any
 from peewee import SQL, Field, ModelSelect, Node, fn
 
 from control.db.database import dialect
+from control.db.models import naive_utc
 from control.errors import InvalidInput
 
 
@@ -141,6 +142,4 @@ def bucket_start(value: Any) -> dt.datetime:
     """A :func:`time_bucket` value as a naive UTC datetime, whatever the dialect."""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
+    return naive_utc(value)

@@ -27,7 +27,7 @@ from control.audit.services import redact
 from control.commands import messages
 from control.commands.models import LIVE, Command, CommandStatus, Outbox
 from control.db.database import database, dialect
-from control.db.models import Apps, utcnow
+from control.db.models import Apps, naive_utc, utcnow
 from control.enums import CommandFlag, FatalFlag, RunStatus
 from control.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from control.events import EventType, publish
@@ -370,12 +370,6 @@ def next_fire(schedule: str, timezone: str, after: dt.datetime) -> dt.datetime:
     return fire.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _as_utc(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(dt.UTC).replace(tzinfo=None)
-
-
 def update_app(
     app_id: str, changes: Mapping[str, Any], expected_version: int | None
 ) -> dict[str, Any]:
@@ -415,7 +409,7 @@ def update_app(
                 timezone = validate_timezone(changes["timezone"])
                 values[Apps.timezone] = timezone
             if "next_run" in changes:
-                values[Apps.next_run] = _as_utc(changes["next_run"])
+                values[Apps.next_run] = naive_utc(changes["next_run"])
             elif (schedule, timezone) != (app.schedule, app.timezone):
                 values[Apps.next_run] = next_fire(schedule, timezone, now) if schedule else None
             Apps.update(values).where(Apps.id == app.id).execute()

@@ -33,6 +33,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """``value`` as the columns hold it: an aware time converted to UTC, its zone
+    dropped; a time without a zone is taken as UTC already."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 class BaseModel(Model):
     class Meta:
         database = database

@@ -29,7 +29,15 @@ from croniter import croniter
 from peewee import Model, chunked
 
 from control.db.database import database, dialect
-from control.db.models import Apps, FunctionLog, Logs, PipelineTask, Runtime, utcnow
+from control.db.models import (
+    Apps,
+    FunctionLog,
+    Logs,
+    PipelineTask,
+    Runtime,
+    naive_utc,
+    utcnow,
+)
 from control.enums import (
     CommandFlag,
     FatalFlag,
@@ -413,12 +421,8 @@ def _catalogue() -> tuple[_Spec, ...]:
 # --------------------------------------------------------------------------- time helpers
 
 
-def _naive_utc(now: dt.datetime | None) -> dt.datetime:
-    if now is None:
-        now = utcnow()
-    elif now.tzinfo is not None:
-        now = now.astimezone(dt.UTC).replace(tzinfo=None)
-    return now.replace(microsecond=0)
+def _seed_time(now: dt.datetime | None) -> dt.datetime:
+    return (naive_utc(now) or utcnow()).replace(microsecond=0)
 
 
 def _at(base: dt.datetime, seconds: float) -> dt.datetime:
@@ -692,7 +696,7 @@ def make_apps(count: int, *, seed: int = 42, now: dt.datetime | None = None) -> 
     """Only the Apps rows (dicts of field name → value), for benchmarks needing many apps."""
     if count < 0:
         raise InvalidInput("count must not be negative", field="count")
-    return [plan.row for plan in _plan_apps(random.Random(seed), count, _naive_utc(now))]
+    return [plan.row for plan in _plan_apps(random.Random(seed), count, _seed_time(now))]
 
 
 # --------------------------------------------------------------------------- simulation
@@ -1611,7 +1615,7 @@ def seed_demo(
     if days < 1:
         raise InvalidInput("days must be at least 1", field="days")
     _refuse_if_seeded()
-    moment = _naive_utc(now)
+    moment = _seed_time(now)
     rng = random.Random(seed)
     plans = _plan_apps(rng, apps, moment)
     sim = _Simulator(rng=rng, now=moment, start=moment - dt.timedelta(days=days))

@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from control.db.models import naive_utc
+
 DUMP_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 
 
@@ -47,9 +49,7 @@ def utc_now() -> dt.datetime:
 
 def format_timestamp(moment: dt.datetime) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``; a naive value is taken as UTC."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment.isoformat(timespec="milliseconds") + "Z"
+    return naive_utc(moment).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_timestamp(text: str) -> dt.datetime:

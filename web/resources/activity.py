@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import falcon.asgi
 
 from control.audit import queries
 from control.auth.roles import Role
+from control.db.models import naive_utc
 from web import envelope
 from web.concurrency import run_db
 from web.cursor import CursorCodec
@@ -21,13 +20,6 @@ from web.schemas.activity import (
 from web.wiring import Services
 
 TAGS = ("activity",)
-
-
-def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """Timestamps are stored as naive UTC; a time without a zone is taken as UTC."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 class ActivityResource:
@@ -56,8 +48,8 @@ class ActivityResource:
             actor=q.actor,
             action=q.action,
             outcome=q.outcome,
-            since=_naive_utc(getattr(q, "from")),
-            until=_naive_utc(q.to),
+            since=naive_utc(getattr(q, "from")),
+            until=naive_utc(q.to),
         )
         items, key = await run_db(queries.list_activity, activity_filter, after, q.limit)
         next_cursor = self.codec.encode(scope, key) if key else None

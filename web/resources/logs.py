@@ -15,6 +15,7 @@ from typing import Any
 
 import falcon.asgi
 
+from control.db.models import naive_utc
 from control.logs import services
 from web import envelope, media
 from web.concurrency import run_db
@@ -55,9 +56,7 @@ def log_query(q: LogListQuery | LogExportQuery) -> services.LogQuery:
 
 def iso_utc(value: dt.datetime) -> str:
     """ISO 8601 in UTC with a Z, as web/media.py writes datetimes (naive means UTC)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.isoformat() + "Z"
+    return naive_utc(value).isoformat() + "Z"
 
 
 def csv_cell(value: Any) -> Any:

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
+from control.db.models import naive_utc
 from control.enums import LogLevel
 from control.logs.services import DEFAULT_LIMIT, EXPORT_MAX_ROWS
 from web.schemas.common import CursorMeta
-from web.schemas.runtimes import naive_utc
 from web.validation import QueryModel
 
 LEVEL_NAMES = [level.name for level in LogLevel]

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from control.db.models import naive_utc
 from web.schemas.common import CursorMeta
 from web.validation import CursorQuery, QueryModel
 
@@ -25,13 +26,7 @@ class _Window(QueryModel):
         None, alias="to", description="Before this time, exclusive (ISO 8601; UTC if no zone)."
     )
 
-    @field_validator("since", "until")
-    @classmethod
-    def _naive_utc(cls, value: dt.datetime | None) -> dt.datetime | None:
-        # timestamps are stored as naive UTC
-        if value is None or value.tzinfo is None:
-            return value
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    _naive_utc = field_validator("since", "until")(naive_utc)
 
 
 class FunctionLogQuery(CursorQuery, _Window):

@@ -6,16 +6,10 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from control.db.models import naive_utc
 from control.enums import RuntimeStatus
 from web.schemas.common import CursorMeta
 from web.validation import CursorQuery
-
-
-def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """Timestamps are stored as naive UTC; a time without a zone is taken as UTC."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 class RuntimeListQuery(CursorQuery):

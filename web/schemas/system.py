@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from control.db.models import naive_utc
 from web.validation import BodyModel, QueryModel
 
 
@@ -49,12 +50,7 @@ class MetricsQuery(QueryModel):
         "at most 1000 points; without it rows come as sampled while they fit).",
     )
 
-    @field_validator("since", "until")
-    @classmethod
-    def _naive_utc(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is None or value.tzinfo is None:
-            return value
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    _naive_utc = field_validator("since", "until")(naive_utc)
 
 
 class MetricsNow(BaseModel):
