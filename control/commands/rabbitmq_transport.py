@@ -116,7 +116,12 @@ class RabbitMQTransport:
         ):
             return self._channel
         self._drop()
-        connection = pika.BlockingConnection(self._params)
+        try:
+            connection = pika.BlockingConnection(self._params)
+        except ValueError as exc:
+            # pika raises ValueError ("Expected connected socket") when the peer drops
+            # the socket during the handshake: that is a connection failure like any other
+            raise pika.exceptions.AMQPConnectionError(str(exc)) from exc
         try:
             channel = connection.channel()
             channel.exchange_declare(self._exchange, exchange_type=EXCHANGE_TYPE, durable=True)

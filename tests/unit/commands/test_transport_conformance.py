@@ -277,3 +277,15 @@ def test_rabbitmq_recovers_from_cut_and_refused_connections(words):
     assert [m.message_id for m in inbox.take(3)] == ["before", "after-cut", "after-outage"]
     with pytest.raises(StopIteration):
         next(harness_iter)
+
+
+def test_rabbitmq_socket_dropped_during_handshake_is_unavailable(monkeypatch):
+    # pika reports a socket the peer closed mid-handshake as a ValueError; the relay
+    # must see it as an outage (Unavailable), not crash on it
+    def dropped(params: pika.ConnectionParameters) -> None:
+        raise ValueError("Expected connected socket, but getpeername() failed")
+
+    monkeypatch.setattr(pika, "BlockingConnection", dropped)
+    transport = RabbitMQTransport("amqp://guest:guest@127.0.0.1:5672/%2F")
+    with pytest.raises(Unavailable):
+        transport.publish("g.p.app", b"{}", "dropped")
