@@ -88,6 +88,8 @@ class Settings(BaseSettings):
 
     # Bulk jobs (control/bulk): the most apps one bulk request may match
     bulk_max_apps: int = Field(5000, ge=1, le=1_000_000)
+    # a job still queued this long (its message lost) is sent again by the scheduler's sweep
+    bulk_requeue_after_minutes: int = Field(5, ge=1, le=24 * 60)
 
     # Live events and WebSockets (web/ws, docs/websockets.md)
     events_channel: str = Field("dc:events", min_length=1, max_length=128)
@@ -122,6 +124,7 @@ class Settings(BaseSettings):
     schedule_stale_seconds: int = Field(60, ge=1, le=86_400)
     schedule_tokens_seconds: int = Field(3600, ge=1, le=7 * 86_400)
     schedule_notifications_requeue_seconds: int = Field(300, ge=1, le=86_400)
+    schedule_bulk_requeue_seconds: int = Field(60, ge=1, le=86_400)
 
     # Processes
     # embedded mode: run the outbox relay, agent and Dramatiq worker inside the web process

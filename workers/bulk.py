@@ -1,6 +1,8 @@
 """Bulk jobs: one message per job, carrying only its id.
 
-The job row is committed (``queued``) before ``apply_bulk_job.send(id)``. The actor
+The job row is committed (``queued``) before ``apply_bulk_job.send(id)``, so a message
+that never reached the broker loses nothing: ``requeue_stale_bulk_jobs`` (fired by the
+scheduler) sends again the jobs left queued. The actor
 handles each app in the transaction that records its result, so a worker killed
 mid-job leaves every app either handled once or not at all, and the redelivered
 message (RabbitMQ requeues an unacknowledged one; Redis after its visibility timeout)
@@ -9,14 +11,21 @@ finishes the rest.
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
 from control.bulk import services
 from control.errors import NotFound
+from control.scheduler.jobs import BULK_QUEUE
+from control.settings import get_settings
 from workers.broker import broker
 
-QUEUE = "bulk"
+log = logging.getLogger(__name__)
+
+QUEUE = BULK_QUEUE
 MAX_RETRIES = 3
 
 
@@ -53,3 +62,29 @@ apply_bulk_job = dramatiq.actor(
 def enqueue_job(job_id: str) -> None:
     """Ask a worker to apply a committed job (raises if the broker is down)."""
     apply_bulk_job.send(job_id)
+
+
+def requeue_stale_jobs(minutes: int | None = None) -> int:
+    """Send again the jobs still queued after ``minutes``
+    (``DC_BULK_REQUEUE_AFTER_MINUTES``); how many it tried."""
+    minutes = minutes or get_settings().bulk_requeue_after_minutes
+    ids = services.stale_queued(dt.timedelta(minutes=minutes))
+    for job_id in ids:
+        try:
+            enqueue_job(job_id)
+        except Exception:
+            log.warning("bulk job %s stays queued: the broker refused it", job_id, exc_info=True)
+            break  # the broker is down: the next sweep tries the rest
+    if ids:
+        log.info("re-sent %d bulk job(s) left queued", len(ids))
+    return len(ids)
+
+
+requeue_stale_bulk_jobs = dramatiq.actor(
+    requeue_stale_jobs,
+    actor_name="requeue_stale_bulk_jobs",
+    broker=broker,
+    queue_name=QUEUE,
+    max_retries=0,  # the next sweep is the retry
+    time_limit=60_000,
+)

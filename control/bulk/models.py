@@ -50,6 +50,7 @@ class BulkJob(BaseModel):
     created = DateTimeField(default=utcnow, index=True)
     started = DateTimeField(null=True)
     finished = DateTimeField(null=True)
+    requeued_at = DateTimeField(null=True)  # last re-sent by the stale-job sweep
 
     class Meta:
         table_name = "bulk_job"

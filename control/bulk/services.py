@@ -9,6 +9,7 @@ skips the apps already handled and never commands one twice.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -299,6 +300,26 @@ def fail_job(job_id: str, error: str) -> None:
         BulkJob.update(values).where(
             BulkJob.id == job_id, BulkJob.status.in_([BulkStatus.QUEUED, BulkStatus.RUNNING])
         ).execute()
+
+
+def stale_queued(older_than: dt.timedelta, limit: int = 100) -> list[str]:
+    """Ids of jobs still ``queued`` since ``older_than`` ago (created, or last re-sent);
+    marks them re-sent now so the next sweep leaves them alone while they wait again."""
+    cutoff = utcnow() - older_than
+    with connected(), write_transaction():
+        ids = [
+            row.id
+            for row in BulkJob.select(BulkJob.id)
+            .where(
+                BulkJob.status == BulkStatus.QUEUED,
+                fn.COALESCE(BulkJob.requeued_at, BulkJob.created) < cutoff,
+            )
+            .order_by(BulkJob.created)
+            .limit(limit)
+        ]
+        if ids:
+            BulkJob.update(requeued_at=utcnow()).where(BulkJob.id.in_(ids)).execute()
+    return ids
 
 
 # -- reading ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from control.settings import Settings
 
 MAINTENANCE_QUEUE = "maintenance"
 NOTIFICATIONS_QUEUE = "notifications"  # workers/notifications.py's queue
+BULK_QUEUE = "bulk"  # workers/bulk.py's queue
 
 
 @dataclass(frozen=True)
@@ -47,5 +48,11 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
             "requeue_stale_notifications",
             NOTIFICATIONS_QUEUE,
             settings.schedule_notifications_requeue_seconds,
+        ),
+        PeriodicJob(
+            "bulk_requeue",
+            "requeue_stale_bulk_jobs",
+            BULK_QUEUE,
+            settings.schedule_bulk_requeue_seconds,
         ),
     ]

@@ -6,6 +6,8 @@ run the actor's function directly, one runs a real ``dramatiq.Worker`` on the st
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dramatiq
 import pytest
 
@@ -14,7 +16,7 @@ from control.auth.roles import Role
 from control.bulk import services as bulk
 from control.bulk.models import BulkJob, BulkJobItem
 from control.commands.models import Command, Outbox
-from control.db.models import Apps
+from control.db.models import Apps, utcnow
 from control.enums import CommandFlag, FatalFlag, RunStatus
 from tests.factories import make_app
 from web.resources import bulk as bulk_resource
@@ -193,3 +195,37 @@ def stub_worker():
     worker.start()
     yield worker
     worker.stop()
+
+
+def _refusing_broker(job_id: str) -> None:
+    raise ConnectionError("broker unreachable")
+
+
+def test_a_job_the_broker_refused_is_sent_again_by_the_sweep(
+    client, fleet, monkeypatch, stub_worker
+):
+    monkeypatch.setattr(bulk_resource, "enqueue_job", _refusing_broker)
+    resp = _post(client, "start", {"filter": {"group": "etl"}})
+    assert resp.status_code == 202  # accepted: the job row is committed
+    job_id = resp.json["data"]["id"]
+    assert bulk.get_job(job_id)["status"] == "queued"
+
+    # too young to be called lost: the sweep leaves it
+    assert bulk_worker.requeue_stale_jobs(minutes=5) == 0
+    BulkJob.update(created=utcnow() - dt.timedelta(minutes=6)).where(BulkJob.id == job_id).execute()
+    assert bulk_worker.requeue_stale_jobs(minutes=5) == 1
+    assert bulk_worker.requeue_stale_jobs(minutes=5) == 0  # re-sent just now: not again
+
+    broker.join(bulk_worker.QUEUE)
+    stub_worker.join()
+    job = bulk.get_job(job_id)
+    assert (job["status"], job["applied"]) == ("completed", 5)
+    assert Command.select().where(Command.bulk_job_id == job_id).count() == 5
+
+
+def test_the_sweep_leaves_running_and_finished_jobs_alone(client, fleet, sent):
+    resp = _post(client, "start", {"filter": {"group": "etl"}})
+    job_id = resp.json["data"]["id"]
+    bulk_worker.apply(job_id)
+    BulkJob.update(created=utcnow() - dt.timedelta(hours=1)).where(BulkJob.id == job_id).execute()
+    assert bulk.stale_queued(dt.timedelta(minutes=5)) == []

@@ -57,7 +57,8 @@ def _enqueue(job_id: str) -> None:
     try:
         enqueue_job(job_id)
     except Exception:
-        # the job stays queued; the same POST with the same Idempotency-Key sends it again
+        # the job stays queued: the scheduler's sweep (requeue_stale_bulk_jobs) sends it
+        # again, and so does the same POST with the same Idempotency-Key
         log.warning("bulk job %s stays queued: the broker refused it", job_id, exc_info=True)
 
 

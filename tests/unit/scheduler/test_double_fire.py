@@ -58,6 +58,7 @@ def jobs() -> list[PeriodicJob]:
             schedule_stale_seconds=60,
             schedule_tokens_seconds=1800,
             schedule_notifications_requeue_seconds=300,
+            schedule_bulk_requeue_seconds=60,
         )
     )
 
@@ -137,6 +138,7 @@ def test_apscheduler_jobs_coalesce_with_a_misfire_grace_and_one_instance(stub):
         "stale_runtimes",
         "tokens",
         "notifications_requeue",
+        "bulk_requeue",
     }
     for declared in runner.jobs:
         job = scheduled[declared.name]

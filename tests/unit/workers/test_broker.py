@@ -16,8 +16,10 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage, Retries, TimeLimit
 
+import workers  # noqa: F401 - declares every actor on the process-wide broker
 from control.errors import ConfigurationError
 from control.notifications.interfaces import DeliveryFailedPermanently
+from control.scheduler.jobs import periodic_jobs
 from control.settings import load_settings
 from workers import broker as broker_module
 from workers.dead_letters import DeadLetters
@@ -126,3 +128,10 @@ def test_the_embedded_worker_runs_actors_between_startup_and_shutdown():
     finally:
         asyncio.run(lifecycle.process_shutdown({}, {}))
     assert lifecycle.worker is None
+
+
+def test_every_scheduled_job_names_an_actor_on_its_queue():
+    # the scheduler sends by name without importing the actors: a typo would be silent
+    for job in periodic_jobs(load_settings()):
+        actor = broker_module.broker.get_actor(job.actor)
+        assert actor.queue_name == job.queue, job.name
