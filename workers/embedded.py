@@ -2,7 +2,9 @@
 
 With the in-process broker no other process can take the web process's messages, so
 the web process runs the worker itself for its lifetime (a Falcon lifespan middleware),
-and with it the notification router that turns bus events into deliveries.
+and with it what ``dcctl scheduler`` runs in production: the periodic jobs (metrics
+samples, retention, stale runtimes, token cleanup, requeue sweeps) and the
+notification router that turns bus events into deliveries.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import dramatiq
 
 from control.events.interface import EventBus
 from control.notifications.router import NotificationRouter
+from control.scheduler.jobs import periodic_jobs
+from control.scheduler.lock import build_lock
+from control.scheduler.runner import SchedulerRunner
 from control.settings import Settings
 from workers.broker import broker as default_broker
 from workers.broker import is_in_process
@@ -27,7 +32,8 @@ STOP_TIMEOUT_MS = 25_000
 
 
 class EmbeddedWorker:
-    """Lifespan only: starts the worker (and router) at startup, stops them at shutdown."""
+    """Lifespan only: starts the worker, the periodic jobs and the router at startup,
+    stops them at shutdown."""
 
     def __init__(
         self,
@@ -42,6 +48,7 @@ class EmbeddedWorker:
         self._worker_timeout = worker_timeout
         self.worker: dramatiq.Worker | None = None
         self.router: NotificationRouter | None = None
+        self.scheduler: SchedulerRunner | None = None
 
     async def process_startup(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
         if self.worker is not None:
@@ -50,6 +57,10 @@ class EmbeddedWorker:
             self._broker, worker_threads=WORKER_THREADS, worker_timeout=self._worker_timeout
         )
         self.worker.start()
+        self.scheduler = SchedulerRunner(
+            periodic_jobs(self._settings), build_lock(self._settings.redis_url), self._broker
+        )
+        self.scheduler.start()
         if self._bus is not None:
             self.router = NotificationRouter(
                 self._bus, enqueue_delivery, self._settings.notification_pipeline_error_rate
@@ -61,6 +72,9 @@ class EmbeddedWorker:
         router, self.router = self.router, None
         if router is not None:
             await asyncio.to_thread(router.stop)
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None:
+            await asyncio.to_thread(scheduler.stop)
         worker, self.worker = self.worker, None
         if worker is not None:
             await asyncio.to_thread(worker.stop, STOP_TIMEOUT_MS)

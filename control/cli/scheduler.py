@@ -1,10 +1,15 @@
-"""``dcctl scheduler``: send the periodic maintenance messages until stopped.
+"""``dcctl scheduler``: send the periodic maintenance messages, and route events to
+notification channels, until stopped.
 
 The process only sends: jobs are named by actor (``control/scheduler``), so the actors
 (``workers``) are never imported here. The broker is built from settings by
 ``workers.broker``, imported lazily inside the command (it declares no actor). Several
 replicas may run: each tick is sent by the one that wins its lock (Redis with
 ``DC_REDIS_URL``, else the ``scheduler_tick`` table).
+
+With ``DC_REDIS_URL`` the process also listens on the event bus and turns events into
+notification deliveries (``control/notifications/router.py``); replicas claim each
+event with the same lock, so an event is routed once.
 """
 
 from __future__ import annotations
@@ -13,11 +18,16 @@ import logging
 import signal
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from control.cli.context import bind_database, settings
 from control.db import migrate
+
+if TYPE_CHECKING:
+    from control.events.interface import EventBus
+    from control.notifications.router import NotificationRouter
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +35,8 @@ log = logging.getLogger(__name__)
 @click.command()
 def scheduler() -> None:
     """Send the periodic jobs (metrics, retention, stale runtimes, tokens, notification
-    requeue) to the workers on their DC_SCHEDULE_* intervals; stops on SIGTERM."""
+    and bulk-job requeues) to the workers on their DC_SCHEDULE_* intervals, and route
+    bus events to notification channels; stops on SIGTERM."""
     from control.scheduler.jobs import periodic_jobs
     from control.scheduler.lock import build_lock
     from control.scheduler.runner import SchedulerRunner
@@ -49,7 +60,21 @@ def scheduler() -> None:
     from workers.broker import broker  # the broker only: no actor is declared by it
 
     jobs = periodic_jobs(conf)
-    runner = SchedulerRunner(jobs, build_lock(conf.redis_url), broker)
+    lock = build_lock(conf.redis_url)
+    runner = SchedulerRunner(jobs, lock, broker)
+    bus: EventBus | None = None
+    router: NotificationRouter | None = None
+    if conf.redis_url:
+        from control.events.factory import build_bus
+        from control.scheduler.notify import build_router
+
+        bus = build_bus(conf.redis_url, channel=conf.events_channel)
+        router = build_router(bus, lock, broker, conf.notification_pipeline_error_rate)
+    else:
+        log.warning(
+            "no DC_REDIS_URL: events of other processes cannot reach this one, so none "
+            "is routed to notification channels (channel tests and the API still send)"
+        )
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -59,13 +84,19 @@ def scheduler() -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     runner.start()
+    if router is not None:
+        router.start()
     log.info(
-        "scheduler started: %s",
+        "scheduler started: %s%s",
         ", ".join(f"{job.actor} every {job.interval}s" for job in jobs),
+        "; routing events to notification channels" if router is not None else "",
     )
     try:
         while not stop.wait(1.0):
             pass
     finally:
+        if router is not None and bus is not None:
+            router.stop()
+            bus.close()
         runner.stop()
         broker.close()

@@ -1,8 +1,10 @@
 """The bus subscriber that turns events into deliveries, on a thread of its own.
 
-Run it in one process of the deployment: the embedded web process does
-(``workers/embedded.py``); in production the scheduler process will. A bus callback
-must not block, so events wait in a bounded queue for the routing thread.
+The embedded web process runs one (``workers/embedded.py``); in production the
+scheduler process does (``dcctl scheduler``), listening on the Redis bus. Replicas of
+that process all hear every event, so each asks ``claim`` first: only the replica that
+wins an event routes it (``control.scheduler.lock.claim_event``). A bus callback must
+not block, so events wait in a bounded queue for the routing thread.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 
+from control.errors import Unavailable
 from control.events.interface import EventBus, Unsubscribe
 from control.events.types import Event, EventType
 from control.notifications.routing import Enqueue, notify
@@ -23,13 +27,29 @@ WATCHED = frozenset(
 )
 
 
-class NotificationRouter:
-    """Subscribes to ``bus``; routes the watched events and enqueues their sends."""
+Claim = Callable[[Event], bool]
 
-    def __init__(self, bus: EventBus, enqueue: Enqueue, error_rate_threshold: float) -> None:
+
+class NotificationRouter:
+    """Subscribes to ``bus``; routes the watched events and enqueues their sends.
+
+    ``claim`` (optional) says whether this process routes an event that calls for a
+    notification; one that cannot answer (``Unavailable``) is taken as yes: a duplicate,
+    which the channel's dedup window usually drops, beats a missed alert.
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        enqueue: Enqueue,
+        error_rate_threshold: float,
+        claim: Claim | None = None,
+    ) -> None:
         self._bus = bus
         self._enqueue = enqueue
         self._threshold = error_rate_threshold
+        self._claim = claim
+        self.routed = 0
         self._events: queue.Queue[Event | None] = queue.Queue(maxsize=1000)
         self._thread: threading.Thread | None = None
         self._unsubscribe: Unsubscribe | None = None
@@ -45,10 +65,20 @@ class NotificationRouter:
         while (event := self._events.get()) is not None:
             try:
                 found = from_bus(event, self._threshold)
-                if found is not None:
+                if found is not None and self._claimed(event):
                     notify(found, self._enqueue)
+                    self.routed += 1
             except Exception:
                 log.exception("could not route %s to notification channels", event.type.value)
+
+    def _claimed(self, event: Event) -> bool:
+        if self._claim is None:
+            return True
+        try:
+            return self._claim(event)
+        except Unavailable:
+            log.warning("cannot claim %s (guard unavailable); routing it here", event.type.value)
+            return True
 
     def start(self) -> None:
         """Subscribe and start the routing thread."""

@@ -11,6 +11,7 @@ tick comes soon).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
@@ -27,8 +28,10 @@ from peewee import (
 from control.db.database import database
 from control.db.models import BaseModel, utcnow
 from control.errors import Unavailable
+from control.events.types import Event
 
 KEY_PREFIX = "dc:sched:"
+EVENT_CLAIM_SECONDS = 3600  # a replica hears an event within this, or never
 KEEP_TICKS = dt.timedelta(days=1)  # rows older than this are pruned now and then
 PRUNE_EVERY = 500  # acquisitions between prunes of the table
 
@@ -114,3 +117,13 @@ def build_lock(redis_url: str | None) -> TickLock:
     if redis_url:
         return RedisTickLock.from_url(redis_url)
     return DatabaseTickLock()
+
+
+def claim_event(lock: TickLock, event: Event) -> bool:
+    """Whether this replica handles ``event``: the same guard, keyed by the event itself.
+
+    Every replica receives the same bytes from the bus, so the digest of the event's
+    JSON names it alike everywhere; exactly one ``acquire`` wins.
+    """
+    digest = hashlib.sha256(event.json.encode()).hexdigest()[:40]
+    return lock.acquire(f"event:{digest}", 0, ttl_seconds=EVENT_CLAIM_SECONDS)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import dramatiq
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -29,6 +30,22 @@ from control.scheduler.lock import TickLock
 log = logging.getLogger(__name__)
 
 MAX_MISFIRE_GRACE_SECONDS = 60
+
+
+def send_by_name(
+    broker: dramatiq.Broker,
+    queue: str,
+    actor: str,
+    args: tuple[Any, ...] = (),
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Send a message to the actor named ``actor`` on ``queue``, without declaring it
+    (the worker applies the actor's own retries and limits when it takes the message)."""
+    broker.enqueue(
+        dramatiq.Message(
+            queue_name=queue, actor_name=actor, args=args, kwargs={}, options=options or {}
+        )
+    )
 
 
 def misfire_grace(job: PeriodicJob) -> int:
@@ -67,15 +84,9 @@ class SchedulerRunner:
         if not won:
             log.debug("scheduler: %s tick %s fired by another replica", job.name, tick)
             return False
-        message = dramatiq.Message(
-            queue_name=job.queue,
-            actor_name=job.actor,
-            args=(),
-            kwargs={},
-            options={"scheduler_tick": tick},  # for the logs; actors ignore it
-        )
         try:
-            self._broker.enqueue(message)
+            # the tick is for the logs; actors ignore it
+            send_by_name(self._broker, job.queue, job.actor, options={"scheduler_tick": tick})
         except Exception:
             # the tick is won but lost; every job is idempotent and the next tick is near
             log.exception("scheduler: could not send %s (tick %s)", job.actor, tick)

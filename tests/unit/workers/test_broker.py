@@ -125,9 +125,14 @@ def test_the_embedded_worker_runs_actors_between_startup_and_shutdown():
         assert lifecycle.worker is not None
         mark.send()
         assert done.wait(5)
+        # the scheduler's periodic jobs run in the web process too, on the same broker
+        assert lifecycle.scheduler is not None
+        scheduled = {job.id for job in lifecycle.scheduler.schedule().get_jobs()}
+        assert scheduled == {job.name for job in periodic_jobs(settings())}
     finally:
         asyncio.run(lifecycle.process_shutdown({}, {}))
     assert lifecycle.worker is None
+    assert lifecycle.scheduler is None
 
 
 def test_every_scheduled_job_names_an_actor_on_its_queue():
