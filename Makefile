@@ -48,6 +48,7 @@ $(DEMO_ENV):
 	  echo "DC_API_HOST=127.0.0.1"; \
 	  echo "DC_API_PORT=8000"; \
 	  echo "DC_ENVIRONMENT=development"; \
+	  echo "DC_CORS_ORIGINS=http://127.0.0.1:8050"; \
 	  echo "DC_DEMO_ADMIN_PASSWORD=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')"; \
 	} > $(DEMO_ENV)
 	@echo "wrote $(DEMO_ENV) (a fresh signing secret and demo admin password; kept out of git)"
@@ -59,6 +60,11 @@ demo: install $(DEMO_ENV)
 	  echo "DC_DEMO_ADMIN_PASSWORD=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')" >> $(DEMO_ENV); \
 	  echo "added a demo admin password to $(DEMO_ENV)"; \
 	}
+	@# the dashboard's live log panel opens the API's WebSocket from http://127.0.0.1:8050
+	@grep -q '^DC_CORS_ORIGINS=' $(DEMO_ENV) || { \
+	  echo "DC_CORS_ORIGINS=http://127.0.0.1:8050" >> $(DEMO_ENV); \
+	  echo "allowed the dashboard's origin in $(DEMO_ENV)"; \
+	}
 	@DC_ENV_FILE=$(DEMO_ENV) $(BIN)/dcctl db upgrade
 	@DC_ENV_FILE=$(DEMO_ENV) $(BIN)/dcctl demo seed --if-empty
 	@$(DEMO_PASSWORD) | DC_ENV_FILE=$(DEMO_ENV) $(BIN)/dcctl user create \
@@ -66,6 +72,7 @@ demo: install $(DEMO_ENV)
 	@password="$$($(DEMO_PASSWORD))"; \
 	echo ""; \
 	echo "  Data Collector Control (embedded demo)"; \
+	echo "  Dashboard: http://127.0.0.1:8050/dashboard/  (sign in with the email and password below)"; \
 	echo "  API:      http://127.0.0.1:8000/api/v1/apps  (needs a token: log in below)"; \
 	echo "  API docs: http://127.0.0.1:8000/api/docs  (ReDoc: /api/redoc)"; \
 	echo "  Health:   http://127.0.0.1:8000/api/v1/system/health"; \
@@ -78,7 +85,7 @@ demo: install $(DEMO_ENV)
 	echo ""; \
 	echo "  Stop with Ctrl-C."; \
 	echo ""
-	@DC_ENV_FILE=$(DEMO_ENV) exec $(BIN)/dcctl serve
+	@DC_ENV_FILE=$(DEMO_ENV) exec $(BIN)/dcctl serve --with-dashboard
 
 bench: install services
 	$(BIN)/python bench/run_all.py

@@ -130,7 +130,15 @@ class Settings(BaseSettings):
     # embedded mode: run the outbox relay, agent and Dramatiq worker inside the web process
     embedded_background: bool = True
     dashboard_enabled: bool = True
+    dashboard_host: str = "127.0.0.1"
     dashboard_port: int = Field(8050, ge=1, le=65535)
+    # The dashboard (dashboard/, docs/dashboard.md): the API it calls from the server side,
+    # and the API base the browser opens the live-log WebSocket on (empty: the same URL)
+    dashboard_api_url: str = "http://127.0.0.1:8000"
+    dashboard_public_api_url: str = ""
+    # signs the dashboard's session cookie; empty: derived from DC_JWT_SECRET
+    dashboard_secret_key: SecretStr = SecretStr("")
+    dashboard_refresh_seconds: float = Field(4, ge=1, le=60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     environment: Literal["production", "development", "test"] = "production"
 
@@ -171,11 +179,19 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("telegram_api_base")
+    @field_validator("telegram_api_base", "dashboard_api_url")
     @classmethod
     def _http_base(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s):// URL")
+        return value.rstrip("/")
+
+    @field_validator("dashboard_public_api_url")
+    @classmethod
+    def _optional_http_base(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// URL (or empty)")
         return value.rstrip("/")
 
     @field_validator("cors_origins")

@@ -9,6 +9,7 @@ import click
 from control import __version__
 from control.cli.agent import agent
 from control.cli.clients import client
+from control.cli.dashboard import dashboard
 from control.cli.db import db
 from control.cli.demo import demo
 from control.cli.relay import relay
@@ -25,6 +26,7 @@ def cli() -> None:
 
 
 cli.add_command(agent)
+cli.add_command(dashboard)
 cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(relay)

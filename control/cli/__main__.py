@@ -1,0 +1,5 @@
+"""``python -m control.cli``: the same as ``dcctl``."""
+
+from control.cli import main
+
+main()

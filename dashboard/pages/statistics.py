@@ -1,0 +1,44 @@
+"""Statistics: pipeline throughput and the slowest functions."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from dashboard.pages.grids import grid
+
+THROUGHPUT_COLUMNS = [
+    {"field": "document_type", "headerName": "Document type"},
+    {"field": "total_tasks", "headerName": "Tasks"},
+    {"field": "completed", "headerName": "Completed"},
+    {"field": "failed", "headerName": "Failed"},
+    {"field": "throughput_per_hour", "headerName": "Per hour"},
+    {"field": "avg_duration_seconds", "headerName": "Avg s"},
+    {"field": "success_rate", "headerName": "Success rate"},
+]
+SLOWEST_COLUMNS = [
+    {"field": "function_name", "headerName": "Function"},
+    {"field": "app_id", "headerName": "App"},
+    {"field": "avg_runtime_seconds", "headerName": "Avg s", "sort": "desc"},
+    {"field": "max_runtime_seconds", "headerName": "Max s"},
+    {"field": "avg_task_size", "headerName": "Avg task size"},
+    {"field": "total_calls", "headerName": "Calls"},
+]
+PERIODS = [
+    {"label": "Last hour", "value": "last_1h"},
+    {"label": "Last 24 hours", "value": "last_24h"},
+    {"label": "Last 7 days", "value": "last_7d"},
+]
+
+
+def layout() -> html.Div:
+    return html.Div(
+        [
+            html.H2("Statistics", id="page-title"),
+            html.Div(id="stats-error", className="error", role="alert"),
+            html.H3("Pipeline throughput"),
+            dcc.RadioItems(id="stats-period", options=PERIODS, value="last_24h", inline=True),
+            grid("throughput-grid", THROUGHPUT_COLUMNS, height="260px"),
+            html.H3("Slowest functions"),
+            grid("slowest-grid", SLOWEST_COLUMNS, height="360px"),
+        ]
+    )

@@ -1,0 +1,146 @@
+"""API records → the rows and texts the pages show (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+# The Program Manager's filters: sidebar key → the API's query parameters.
+VIEWS: dict[str, dict[str, str]] = {
+    "all": {},
+    "running": {"run_status": "RUNNING"},
+    "disabled": {"disabled": "true"},
+    "fatal": {"fatal_flag": "FATAL"},
+    "services": {"is_service": "true"},
+    "errors": {"run_status": "FAILED"},
+}
+VIEW_LABELS = {
+    "all": "All",
+    "running": "Running",
+    "disabled": "Disabled",
+    "fatal": "Fatal",
+    "services": "Services",
+    "errors": "Errors",
+}
+BULK_COMMANDS = ("ENABLE", "DISABLE", "START", "STOP", "RESTART")
+
+
+def filters_for(view: str, group: str | None = None) -> dict[str, str]:
+    """The ``/apps`` query for a sidebar entry (``view`` or a group)."""
+    if group:
+        return {"group": group}
+    return dict(VIEWS.get(view, {}))
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def short_time(value: str | None) -> str:
+    """``2025-01-15 07:30:00`` (UTC) from an API timestamp; empty for none."""
+    parsed = parse_time(value)
+    return parsed.strftime("%Y-%m-%d %H:%M:%S") if parsed else ""
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def progress_text(progress: dict[str, Any] | None) -> str:
+    """The spec's ``986/3000``; ``986`` without a total; empty without a count."""
+    if not progress or progress.get("current") is None:
+        return ""
+    total = progress.get("total")
+    return f"{progress['current']}/{total}" if total is not None else str(progress["current"])
+
+
+def eta_seconds(app: dict[str, Any], now: dt.datetime | None = None) -> float | None:
+    """Time left for a running app at its current throughput (as the API's detail computes:
+    ``(total - current) / (current / (updated - run started))``)."""
+    if app.get("run_status") != "RUNNING":
+        return None
+    progress = app.get("progress") or {}
+    current, total = progress.get("current"), progress.get("total")
+    last = app.get("last_runtime") or {}
+    started = parse_time(last.get("started"))
+    updated = parse_time(progress.get("updated")) or now
+    if not current or total is None or started is None or updated is None:
+        return None
+    elapsed = (updated - started).total_seconds()
+    if elapsed <= 0:
+        return None
+    return max(0.0, (total - current) / (current / elapsed))
+
+
+def app_row(app: dict[str, Any]) -> dict[str, Any]:
+    """One row of the Program Manager's grid (the spec's columns)."""
+    last = app.get("last_runtime") or {}
+    return {
+        "id": app["id"],
+        "group": app.get("group", ""),
+        "parent": app.get("parent", ""),
+        "app": app.get("app", ""),
+        "last_run": short_time(last.get("started")),
+        "next_run": short_time(app.get("next_run")),
+        "run_status": app.get("run_status", ""),
+        "progress": progress_text(app.get("progress")),
+        "eta": duration_text(eta_seconds(app)),
+        "fatal_flag": app.get("fatal_flag", ""),
+        "disabled": "yes" if app.get("disabled") else "no",
+    }
+
+
+def groups_of(apps: list[dict[str, Any]]) -> list[str]:
+    return sorted({str(a["group"]) for a in apps if a.get("group")})
+
+
+def job_summary(job: dict[str, Any]) -> str:
+    """One line about a bulk job: ``START: completed, 2/2 (2 applied, 0 skipped, 0 failed)``."""
+    parts = [f"{job.get('command', '')}: {job.get('status', '')}"]
+    if job.get("matched") is not None:
+        parts.append(f"{job.get('done', 0)}/{job['matched']}")
+    counts = [f"{job[k]} {k}" for k in ("applied", "skipped", "failed") if job.get(k) is not None]
+    text = ", ".join(parts)
+    return f"{text} ({', '.join(counts)})" if counts else text
+
+
+def detail_fields(app: dict[str, Any]) -> list[tuple[str, str]]:
+    """The app's fields for the read-only form of the detail view."""
+    progress = app.get("progress") or {}
+    last = app.get("last_runtime") or {}
+    settings = app.get("settings") or {}
+    return [
+        ("App ID", app.get("id", "")),
+        ("App name", app.get("app", "")),
+        ("Group", app.get("group", "")),
+        ("Parent", app.get("parent", "")),
+        ("Description", app.get("description", "")),
+        ("Schedule", app.get("schedule") or ""),
+        ("Time zone", app.get("timezone", "")),
+        ("Next run", short_time(app.get("next_run"))),
+        ("Run status", app.get("run_status", "")),
+        ("Command flag", app.get("command_flag", "")),
+        ("Fatal flag", app.get("fatal_flag", "")),
+        ("Fatal reason", app.get("fatal_reason") or ""),
+        ("Disabled", "yes" if app.get("disabled") else "no"),
+        ("Service", "yes" if app.get("is_service") else "no"),
+        ("Consecutive failures", str(app.get("consecutive_failures", ""))),
+        ("Progress", progress_text(progress)),
+        ("ETA", duration_text(progress.get("eta_seconds"))),
+        ("Last run", short_time(last.get("started"))),
+        ("Last run status", last.get("status", "")),
+        ("Settings", json.dumps(settings, indent=2, sort_keys=True)),
+        ("Updated", short_time(app.get("updated"))),
+    ]

@@ -1,0 +1,269 @@
+"""The dashboard in a real browser: Debian's chromium through Playwright, against a real API
+(``dcctl serve``) and a real dashboard (``dcctl dashboard``) on free ports of 127.0.0.1.
+
+Live log lines are published into Redis, as an agent or worker would (the API's event bus),
+so this module needs the real Redis as well as the browser.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright import sync_api
+from playwright.sync_api import expect
+
+from control.auth.roles import Role
+from control.events import Event, EventType
+from control.events.redis_bus import RedisBus
+from tests.live_dashboard import PASSWORD, DashboardStack
+from tests.live_server import HOST
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+REDIS_URL = "redis://127.0.0.1:6379/13"
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
+# Fresh accounts per run: failed sign-ins are counted per account in the shared Redis.
+RUN = uuid.uuid4().hex[:8]
+OPERATOR = f"operator-{RUN}@example.com"
+VIEWER = f"viewer-{RUN}@example.com"
+VICTIM = f"victim-{RUN}@example.com"
+DE = ["dash_de_alpha", "dash_de_beta"]
+FR = ["dash_fr_gamma", "dash_fr_delta"]
+
+
+@dataclass
+class Stack:
+    live: DashboardStack
+    channel: str
+
+    @property
+    def url(self) -> str:
+        return self.live.dashboard_url + "/dashboard/"
+
+    def publish_log(self, app: str, message: str) -> None:
+        bus = RedisBus(REDIS_URL, channel=self.channel)
+        try:
+            assert bus.publish(
+                Event.of(
+                    EventType.LOG_ENTRY,
+                    {"app": app, "level": "WARNING", "level_no": 30, "message": message},
+                )
+            )
+        finally:
+            bus.close(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("dashboard-browser")
+    channel = f"dc:test:dashboard:{uuid.uuid4().hex}"
+    with DashboardStack(root, DC_REDIS_URL=REDIS_URL, DC_EVENTS_CHANNEL=channel) as live:
+        live.add_user(OPERATOR, Role.OPERATOR)
+        live.add_user(VIEWER, Role.VIEWER)
+        live.add_user(VICTIM, Role.VIEWER)
+        live.add_apps([{"id": i, "app": i, "group": "de"} for i in DE])
+        live.add_apps([{"id": i, "app": i, "group": "fr", "parent": "gouv"} for i in FR])
+        live.add_log(DE[0], "stored log line of alpha")
+        yield Stack(live, channel)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[sync_api.Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run ops/install-browser.sh (make browser)")
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Traffic:
+    requests: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    websockets: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        urls = self.requests + self.websockets
+        off = [u for u in urls if urlsplit(u).scheme not in {"data", "blob"}]
+        off = [u for u in off if urlsplit(u).hostname != HOST]
+        assert off == [], f"requests left 127.0.0.1: {off}"
+        assert self.csp_violations == [], self.csp_violations
+        assert self.page_errors == [], self.page_errors
+        assert self.not_found == [], self.not_found
+        assert self.console_errors == [], self.console_errors
+
+
+@pytest.fixture
+def page(browser: sync_api.Browser) -> Iterator[tuple[sync_api.Page, Traffic]]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    traffic = Traffic()
+
+    def on_console(message: sync_api.ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            traffic.csp_violations.append(message.text)
+        elif message.type == "error" and "401" not in message.text:
+            traffic.console_errors.append(message.text)
+
+    tab.on("request", lambda r: traffic.requests.append(r.url))
+    tab.on("response", lambda r: traffic.not_found.append(r.url) if r.status == 404 else None)
+    tab.on("console", on_console)
+    tab.on("websocket", lambda ws: traffic.websockets.append(ws.url))
+    tab.on("pageerror", lambda e: traffic.page_errors.append(str(e)))
+    yield tab, traffic
+    context.close()
+
+
+def sign_in(tab: sync_api.Page, stack: Stack, email: str, password: str = PASSWORD) -> None:
+    tab.goto(stack.url)
+    expect(tab).to_have_url(re.compile(r"/dashboard/login"))
+    tab.fill("#email", email)
+    tab.fill("#password", password)
+    tab.click("#login-submit")
+
+
+def row(tab: sync_api.Page, app_id: str) -> sync_api.Locator:
+    return tab.locator(f'.ag-center-cols-container .ag-row[row-id="{app_id}"]')
+
+
+def wait_for_grid(tab: sync_api.Page, ids: list[str]) -> None:
+    for app_id in ids:
+        expect(row(tab, app_id)).to_be_visible()
+
+
+def test_wrong_password_shows_an_error(stack: Stack, page: tuple[sync_api.Page, Traffic]) -> None:
+    tab, traffic = page
+    sign_in(tab, stack, VICTIM, "wrong password")
+    expect(tab.locator("#login-error")).to_have_text("Wrong email or password.")
+    expect(tab).to_have_url(re.compile(r"/dashboard/login"))
+    traffic.assert_clean()
+
+
+def test_operator_sees_the_fleet_and_filters_by_group(
+    stack: Stack, page: tuple[sync_api.Page, Traffic]
+) -> None:
+    tab, traffic = page
+    sign_in(tab, stack, OPERATOR)
+    expect(tab.locator("#page-title")).to_have_text("Program Manager · All")
+    wait_for_grid(tab, DE + FR)
+    expect(tab.locator("#apps-count")).to_have_text("4 apps")
+    expect(tab.locator("#whoami")).to_contain_text("operator")
+    for header in ("App ID", "Group", "Parent", "App name", "Last run", "Next run"):
+        expect(tab.locator(".ag-header-cell-text", has_text=header).first).to_be_visible()
+
+    tab.locator(".group-link", has_text="fr").click()
+    expect(tab.locator("#page-title")).to_have_text("Program Manager · Group fr")
+    expect(tab.locator("#apps-count")).to_have_text("2 apps")
+    wait_for_grid(tab, FR)
+    expect(row(tab, DE[0])).to_have_count(0)
+    traffic.assert_clean()
+
+
+def test_selecting_two_rows_and_start_creates_a_bulk_job(
+    stack: Stack, page: tuple[sync_api.Page, Traffic]
+) -> None:
+    tab, traffic = page
+    sign_in(tab, stack, OPERATOR)
+    wait_for_grid(tab, DE + FR)
+    left = ".ag-pinned-left-cols-container, .ag-center-cols-container"
+    for app_id in DE:
+        tab.locator(left).locator(f'[row-id="{app_id}"] .ag-selection-checkbox input').first.check()
+    tab.locator(".bulk-start").click()
+    expect(tab.locator("#bulk-status")).to_contain_text("START: completed, 2/2")
+    assert stack.live.command_flags(DE) == {DE[0]: "START", DE[1]: "START"}
+    assert set(stack.live.command_flags(FR).values()) == {"NONE"}
+    traffic.assert_clean()
+
+
+def test_opening_an_app_shows_its_detail(stack: Stack, page: tuple[sync_api.Page, Traffic]) -> None:
+    tab, traffic = page
+    sign_in(tab, stack, OPERATOR)
+    wait_for_grid(tab, DE)
+    row(tab, DE[0]).locator('[col-id="id"]').click()
+    expect(tab).to_have_url(re.compile(rf"/dashboard/app/{DE[0]}$"))
+    expect(tab.locator("#page-title")).to_have_text(f"App {DE[0]}")
+    expect(tab.locator("#field-group")).to_have_value("de")
+    expect(tab.locator("#field-app-id")).to_have_value(DE[0])
+    expect(tab.get_by_text("stored log line of alpha")).to_be_visible()
+    tab.get_by_text("History", exact=True).click()
+    expect(tab.locator(".ag-header-cell-text", has_text="Duration")).to_be_visible()
+    traffic.assert_clean()
+
+
+def test_live_log_panel_shows_published_lines(
+    stack: Stack, page: tuple[sync_api.Page, Traffic]
+) -> None:
+    tab, traffic = page
+    sign_in(tab, stack, OPERATOR)
+    expect(tab.locator("#page-title")).to_contain_text("Program Manager")
+    tab.locator("#nav-live-logs").click()
+    expect(tab.locator("#live-status")).to_contain_text("live", timeout=TIMEOUT_MS)
+    # the backfill brought the stored line
+    expect(tab.locator("#live-lines")).to_contain_text("stored log line of alpha")
+    stack.publish_log(FR[0], "pushed while the page is open")
+    expect(tab.locator("#live-lines")).to_contain_text("pushed while the page is open")
+    assert traffic.websockets == [f"{stack.live.api.url.replace('http', 'ws', 1)}/api/v1/ws/logs"]
+    traffic.assert_clean()
+
+
+def test_viewer_gets_no_bulk_buttons(stack: Stack, page: tuple[sync_api.Page, Traffic]) -> None:
+    tab, traffic = page
+    sign_in(tab, stack, VIEWER)
+    wait_for_grid(tab, DE + FR)
+    expect(tab.locator("#whoami")).to_contain_text("viewer")
+    expect(tab.locator(".bulk-button")).to_have_count(0)
+    traffic.assert_clean()
+
+
+def test_logout_returns_to_login(stack: Stack, page: tuple[sync_api.Page, Traffic]) -> None:
+    tab, traffic = page
+    sign_in(tab, stack, OPERATOR)
+    wait_for_grid(tab, DE)
+    tab.click("#logout")
+    expect(tab).to_have_url(re.compile(r"/dashboard/login$"))
+    tab.goto(stack.url + "statistics")
+    expect(tab).to_have_url(re.compile(r"/dashboard/login\?next=/dashboard/statistics"))
+    traffic.assert_clean()
+
+
+def test_security_headers_and_cross_origin_posts(stack: Stack) -> None:
+    with httpx.Client(trust_env=False) as http:
+        login_page = http.get(stack.url + "login")
+        headers = login_page.headers
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        csp = headers["content-security-policy"]
+        assert "script-src 'self' 'sha256-" in csp
+        assert "unsafe-eval" not in csp
+        assert "frame-ancestors 'none'" in csp
+        forged = http.post(
+            stack.url + "login",
+            data={"email": OPERATOR, "password": PASSWORD},
+            headers={"Origin": "http://evil.example"},
+        )
+        assert forged.status_code == 403
+        ok = http.post(
+            stack.url + "login",
+            data={"email": OPERATOR, "password": PASSWORD},
+            headers={"Origin": stack.live.dashboard_url},
+        )
+        assert ok.status_code == 303
+        cookie = ok.headers["set-cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=Strict" in cookie
+        assert "access_token" not in cookie

@@ -1,0 +1,102 @@
+"""The dashboard's pure parts: API records → rows, URL routing, CSP, the origin check."""
+
+from __future__ import annotations
+
+import flask
+import pytest
+
+from dashboard import paths
+from dashboard.login import client_address
+from dashboard.rows import app_row, eta_seconds, filters_for, groups_of, job_summary
+from dashboard.security import content_security_policy, same_origin, websocket_origin
+
+RUNNING = {
+    "id": "scraper_de",
+    "app": "scraper",
+    "group": "de",
+    "parent": "registry",
+    "run_status": "RUNNING",
+    "fatal_flag": "NO_FATAL",
+    "disabled": False,
+    "next_run": "2025-01-15T08:00:00Z",
+    "progress": {"current": 986, "total": 3000, "updated": "2025-01-15T07:40:00Z"},
+    "last_runtime": {"started": "2025-01-15T07:30:00Z", "status": "RUNNING"},
+}
+
+
+def test_app_row_has_the_spec_columns() -> None:
+    row = app_row(RUNNING)
+    assert row["progress"] == "986/3000"
+    assert row["last_run"] == "2025-01-15 07:30:00"
+    assert row["next_run"] == "2025-01-15 08:00:00"
+    assert row["disabled"] == "no"
+    # 986 items in 600 s: 2014 left at 1.643/s -> 1225.6 s
+    assert row["eta"] == "20m 26s"
+    assert eta_seconds(RUNNING) == pytest.approx(2014 / (986 / 600))
+
+
+def test_no_eta_unless_running_with_progress() -> None:
+    assert eta_seconds({**RUNNING, "run_status": "IDLE"}) is None
+    assert eta_seconds({**RUNNING, "progress": {"current": None, "total": None}}) is None
+    assert app_row({"id": "x", "progress": None, "last_runtime": None})["progress"] == ""
+
+
+def test_filters_and_groups() -> None:
+    assert filters_for("running") == {"run_status": "RUNNING"}
+    assert filters_for("errors") == {"run_status": "FAILED"}
+    assert filters_for("all", "fr") == {"group": "fr"}
+    assert filters_for("unknown") == {}
+    assert groups_of([{"group": "fr"}, {"group": "de"}, {"group": "fr"}]) == ["de", "fr"]
+
+
+def test_job_summary() -> None:
+    job = {"command": "START", "status": "completed", "matched": 2, "done": 2, "applied": 2}
+    assert job_summary(job) == "START: completed, 2/2 (2 applied)"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/dashboard/", ("apps", "all")),
+        ("/dashboard/apps/fatal", ("apps", "fatal")),
+        ("/dashboard/apps/group/de%20x", ("group", "de x")),
+        ("/dashboard/app/scraper_de", ("app", "scraper_de")),
+        ("/dashboard/live-logs", ("live-logs", "")),
+        ("/dashboard/nope", ("missing", "/dashboard/nope")),
+    ],
+)
+def test_routes(path: str, expected: tuple[str, str]) -> None:
+    assert paths.route(path) == expected
+
+
+def test_csp_has_no_eval_and_allows_the_api_socket() -> None:
+    csp = content_security_policy(["'sha256-abc='"], websocket_origin("https://dc.example"))
+    assert "script-src 'self' 'sha256-abc='" in csp
+    assert "connect-src 'self' wss://dc.example" in csp
+    assert "unsafe-eval" not in csp
+    assert websocket_origin("http://127.0.0.1:8000") == "ws://127.0.0.1:8000"
+
+
+def test_same_origin_and_client_address() -> None:
+    app = flask.Flask("t")
+    cases = [
+        ({"Origin": "http://dash.example:8050"}, True),
+        ({"Origin": "http://evil.example"}, False),
+        ({"Sec-Fetch-Site": "cross-site"}, False),
+        ({}, True),
+    ]
+    for headers, expected in cases:
+        with app.test_request_context(
+            "/dashboard/login", method="POST", base_url="http://dash.example:8050", headers=headers
+        ):
+            assert same_origin(flask.request) is expected, headers
+    with app.test_request_context(
+        "/",
+        headers={"X-Forwarded-For": "1.2.3.4, 10.0.0.9"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    ):
+        assert client_address(flask.request) == "10.0.0.9"
+    with app.test_request_context(
+        "/", headers={"X-Forwarded-For": "1.2.3.4"}, environ_base={"REMOTE_ADDR": "10.1.1.1"}
+    ):
+        assert client_address(flask.request) == "10.1.1.1"
