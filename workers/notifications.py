@@ -71,11 +71,7 @@ def requeue_stale_deliveries(minutes: int | None = None) -> int:
     return len(ids)
 
 
-requeue_stale_notifications = dramatiq.actor(
-    requeue_stale_deliveries,
-    actor_name="requeue_stale_notifications",
-    broker=broker,
-    queue_name=QUEUE,
-    max_retries=0,  # the next sweep is the retry
-    time_limit=60_000,
-)
+@dramatiq.actor(broker=broker, queue_name=QUEUE, max_retries=0, time_limit=60_000)
+def requeue_stale_notifications() -> None:
+    """The scheduler's sweep (no retries: the next sweep is the retry)."""
+    requeue_stale_deliveries()

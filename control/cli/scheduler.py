@@ -55,8 +55,6 @@ def scheduler() -> None:
             f"{len(waiting)} migration(s) pending ({', '.join(waiting)}); run 'dcctl db upgrade'"
         )
     logging.getLogger("pika").setLevel(logging.WARNING)
-    # APScheduler logs every run at INFO; the runner logs each message it sends
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     from workers.broker import broker  # the broker only: no actor is declared by it
 
     jobs = periodic_jobs(conf)

@@ -117,6 +117,8 @@ class SchedulerRunner:
 
     def start(self) -> None:
         """Schedule the jobs and start firing them (in the background scheduler's thread)."""
+        # APScheduler logs every run at INFO; the runner logs each message it sends
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
         self.schedule()
         self._scheduler.start()
 
