@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import cProfile
 import datetime as dt
 import io
@@ -37,36 +36,35 @@ import logging
 import os
 import pstats
 import random
-import secrets
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import psutil
 from _common import (
-    REPO_DIR,
+    Series,
+    Statement,
+    captured_sql,
     code_version,
+    create_bench_user,
+    dcctl_serve,
     exclusive_machine,
     fmt_ms,
-    free_port,
     load_average,
+    login,
     machine_description,
     make_app_rows,
     markdown_table,
     now_utc,
-    percentile,
-    pg_connect,
     postgres_version,
     scratch_database,
+    time_api,
+    time_raw_sequential,
+    time_raw_threads,
     wait_until_quiet,
     write_results_section,
 )
@@ -82,17 +80,15 @@ SORT = "-next_run"
 PER_PAGE = 20
 PAGES = (2, 3, 4)
 JWT_SECRET = "bench-apps-list-signing-secret-0123456789"  # 41 chars, never a real one
-HEALTH = "/api/v1/system/health"
-LOGIN = "/api/v1/auth/token"
 LIST = "/api/v1/apps"
 BENCH_USER = "bench-viewer@example.com"
 # Counted per token; high enough that the benchmark's requests are never refused.
 TOKEN_RATE_LIMIT = 1_000_000_000
+RATE_LIMITS = {"DC_TOKEN_RATE_LIMIT_PER_MINUTE": str(TOKEN_RATE_LIMIT)}
 
 log = logging.getLogger("bench.apps_list")
 
 Combo = tuple[str, int]  # (group, page)
-Statement = tuple[str, tuple[Any, ...]]
 
 
 # --- Data ---------------------------------------------------------------------------------
@@ -143,27 +139,6 @@ def seed(app_count: int, seed_value: int) -> tuple[list[str], int, str]:
     return groups, len(runtimes), source
 
 
-def create_viewer() -> str:
-    """A viewer account to log in with; returns its (random) password."""
-    from control.auth.roles import Role
-    from control.auth.users import create_user
-
-    password = secrets.token_urlsafe(24)
-    with database.connection_context():
-        create_user(BENCH_USER, password, Role.VIEWER)
-    return password
-
-
-def login(base_url: str, password: str) -> str:
-    """An access token from the password grant, as the dashboard gets one."""
-    resp = httpx.post(
-        base_url + LOGIN, json={"username": BENCH_USER, "password": password}, timeout=30
-    )
-    if resp.status_code != 200:
-        raise RuntimeError(f"login failed ({resp.status_code}): {resp.text[:300]}")
-    return str(resp.json()["data"]["access_token"])
-
-
 def workload(groups: Sequence[str], count: int, seed_value: int) -> list[Combo]:
     """``count`` (group, page) pairs: every group, pages 2-4, in a shuffled order."""
     rng = random.Random(seed_value + 2)
@@ -179,18 +154,6 @@ def list_path(combo: Combo) -> str:
 # --- The SQL the service sends --------------------------------------------------------------
 
 
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.statements: list[Statement] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        # peewee logs each query as the tuple (sql, params); the pool logs plain text.
-        if isinstance(record.msg, tuple) and len(record.msg) == 2:
-            sql, params = record.msg
-            self.statements.append((str(sql), tuple(params or ())))
-
-
 def call_service(combo: Combo) -> services.Page:
     group, page = combo
     sort = parse_sort(SORT, list(services.SORTABLE))
@@ -199,23 +162,11 @@ def call_service(combo: Combo) -> services.Page:
 
 def capture_sql(combos: Sequence[Combo]) -> dict[Combo, list[Statement]]:
     """The exact statements (with parameters) ``list_apps`` sends for each combination."""
-    logger = logging.getLogger("peewee")
-    handler = _Capture()
-    level, propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
     captured: dict[Combo, list[Statement]] = {}
-    try:
-        for combo in sorted(set(combos)):
-            handler.statements.clear()
-            with database.connection_context():
-                call_service(combo)
-            captured[combo] = list(handler.statements)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        logger.propagate = propagate
+    for combo in sorted(set(combos)):
+        with captured_sql() as statements, database.connection_context():
+            call_service(combo)
+        captured[combo] = list(statements)
     shapes = {len(s) for s in captured.values()}
     if shapes != {2}:
         raise RuntimeError(f"expected a COUNT and a SELECT per list call, got {shapes}")
@@ -225,74 +176,7 @@ def capture_sql(combos: Sequence[Combo]) -> dict[Combo, list[Statement]]:
 # --- Measurements ---------------------------------------------------------------------------
 
 
-@dataclass
-class Run:
-    """One measured series: per-operation latencies and the wall time of the series."""
-
-    label: str
-    latencies: list[float]
-    wall: float
-    errors: int = 0
-    cpu_per_op: dict[str, float] | None = None
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.wall if self.wall else 0.0
-
-    @property
-    def p50(self) -> float:
-        return percentile(self.latencies, 50)
-
-    @property
-    def p99(self) -> float:
-        return percentile(self.latencies, 99)
-
-
-def raw_once(cur: Any, statements: Sequence[Statement]) -> None:
-    for sql, params in statements:
-        cur.execute(sql, params)
-        cur.fetchall()
-
-
-def run_raw_sequential(url: str, items: Sequence[list[Statement]], warmup: int) -> Run:
-    with closing(pg_connect(url)) as conn, conn.cursor() as cur:
-        for statements in items[:warmup]:
-            raw_once(cur, statements)
-        latencies: list[float] = []
-        began = time.perf_counter()
-        for statements in items:
-            t0 = time.perf_counter()
-            raw_once(cur, statements)
-            latencies.append(time.perf_counter() - t0)
-        wall = time.perf_counter() - began
-    return Run("raw SQL, psycopg2, sequential (1 connection)", latencies, wall)
-
-
-def run_raw_threads(url: str, items: Sequence[list[Statement]], threads: int, warmup: int) -> Run:
-    conns = [pg_connect(url) for _ in range(threads)]
-    latencies = [0.0] * len(items)
-    try:
-
-        def work(worker: int, series: Sequence[list[Statement]], record: bool) -> None:
-            with conns[worker].cursor() as cur:
-                for i in range(worker, len(series), threads):
-                    t0 = time.perf_counter()
-                    raw_once(cur, series[i])
-                    if record:
-                        latencies[i] = time.perf_counter() - t0
-
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda w: work(w, items[:warmup], False), range(threads)))
-            began = time.perf_counter()
-            list(pool.map(lambda w: work(w, items, True), range(threads)))
-            wall = time.perf_counter() - began
-    finally:
-        for conn in conns:
-            conn.close()
-    return Run(f"raw SQL, psycopg2, {threads} threads ({threads} connections)", latencies, wall)
-
-
-def run_service(combos: Sequence[Combo], warmup: int) -> Run:
+def run_service(combos: Sequence[Combo], warmup: int) -> Series:
     def once(combo: Combo) -> None:
         with database.connection_context():
             call_service(combo)
@@ -306,111 +190,20 @@ def run_service(combos: Sequence[Combo], warmup: int) -> Run:
         once(combo)
         latencies.append(time.perf_counter() - t0)
     wall = time.perf_counter() - began
-    return Run("service call in-process (peewee + list items), sequential", latencies, wall)
+    return Series("service call in-process (peewee + list items), sequential", latencies, wall)
 
 
-async def _load(
-    client: httpx.AsyncClient, paths: Sequence[str], concurrency: int
-) -> tuple[list[float], float, int]:
-    latencies = [0.0] * len(paths)
-    errors = 0
-    todo = iter(range(len(paths)))
-
-    async def worker() -> None:
-        nonlocal errors
-        for i in todo:  # one shared iterator: each index goes to exactly one worker
-            t0 = time.perf_counter()
-            resp = await client.get(paths[i])
-            latencies[i] = time.perf_counter() - t0
-            if resp.status_code != 200:
-                errors += 1
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, time.perf_counter() - began, errors
+def api_label(concurrency: int) -> str:
+    return f"API `dcctl serve`, httpx keep-alive, concurrency {concurrency}"
 
 
-async def _api(
-    base_url: str, token: str, paths: Sequence[str], concurrency: int, warmup: int, pid: int
-) -> Run:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    server = psutil.Process(pid)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(
-        base_url=base_url, headers=headers, limits=limits, timeout=60
-    ) as client:
-        first = await client.get(paths[0])
-        if first.status_code != 200:
-            raise RuntimeError(f"GET {paths[0]}: {first.status_code} {first.text[:300]}")
-        if len(first.json()["data"]) != PER_PAGE:
-            raise RuntimeError(f"expected {PER_PAGE} items per page: {first.text[:300]}")
-        await _load(client, paths[:warmup], concurrency)
-        server_before = server.cpu_times()
-        client_before = time.process_time()
-        latencies, wall, errors = await _load(client, paths, concurrency)
-        client_cpu = time.process_time() - client_before
-        server_after = server.cpu_times()
-    server_cpu = (server_after.user - server_before.user) + (
-        server_after.system - server_before.system
-    )
-    label = f"API `dcctl serve`, httpx keep-alive, concurrency {concurrency}"
-    cpu = {"server": server_cpu / len(paths), "client": client_cpu / len(paths)}
-    return Run(label, latencies, wall, errors, cpu)
-
-
-def run_api(
-    base_url: str, token: str, paths: Sequence[str], concurrency: int, warmup: int, pid: int
-) -> Run:
-    return asyncio.run(_api(base_url, token, paths, concurrency, warmup, pid))
-
-
-# --- The server -----------------------------------------------------------------------------
-
-
-@contextmanager
-def api_server(url: str, workdir: Path) -> Iterator[tuple[str, int]]:
-    """``dcctl serve`` on a free port of 127.0.0.1; yields (base URL, pid); always stops it."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")}
-    env.update(
-        DC_JWT_SECRET=JWT_SECRET,
-        DC_DATABASE_URL=url,
-        DC_API_HOST="127.0.0.1",
-        DC_API_PORT=str(port),
-        DC_LOG_LEVEL="WARNING",
-        DC_TOKEN_RATE_LIMIT_PER_MINUTE=str(TOKEN_RATE_LIMIT),
-    )
-    dcctl = REPO_DIR / ".venv" / "bin" / "dcctl"
-    log_path = workdir / "server.log"
-    base_url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as out:
-        # The scratch directory as cwd, so no .env of the checkout is read.
-        proc = subprocess.Popen(
-            [str(dcctl), "serve"], cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        _wait_healthy(base_url, proc, log_path)
-        yield base_url, proc.pid
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-
-
-def _wait_healthy(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"dcctl serve exited ({proc.returncode}):\n{log_path.read_text()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(base_url + HEALTH, timeout=2).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"dcctl serve was not healthy within 30 s:\n{log_path.read_text()}")
+def check_answer(base_url: str, token: str, path: str) -> None:
+    """One request through the server: a full page of apps."""
+    resp = httpx.get(base_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    if resp.status_code != 200:
+        raise RuntimeError(f"GET {path}: {resp.status_code} {resp.text[:300]}")
+    if len(resp.json()["data"]) != PER_PAGE:
+        raise RuntimeError(f"expected {PER_PAGE} items per page: {resp.text[:300]}")
 
 
 # --- Profile --------------------------------------------------------------------------------
@@ -477,7 +270,12 @@ def profile_requests(url: str, token: str, paths: Sequence[str], count: int, top
 
 
 def report(
-    runs: Sequence[Run], api_c1: Run, api: Run, raw_seq: Run, raw_par: Run, concurrency: int
+    runs: Sequence[Series],
+    api_c1: Series,
+    api: Series,
+    raw_seq: Series,
+    raw_par: Series,
+    concurrency: int,
 ) -> tuple[str, list[str]]:
     headers = ["series", "ops", "ops/s", "p50 ms", "p99 ms", "errors"]
     rows = [
@@ -485,19 +283,21 @@ def report(
             r.label,
             str(len(r.latencies)),
             f"{r.rate:.0f}",
-            fmt_ms(r.p50),
-            fmt_ms(r.p99),
+            fmt_ms(r.pct(50)),
+            fmt_ms(r.pct(99)),
             str(r.errors),
         ]
         for r in runs
     ]
     ratios = [
         f"API p50 / raw p50 at concurrency {concurrency}: "
-        f"**{api.p50 / raw_par.p50:.1f}x** ({fmt_ms(api.p50)} vs {fmt_ms(raw_par.p50)} ms)",
+        f"**{api.pct(50) / raw_par.pct(50):.1f}x** "
+        f"({fmt_ms(api.pct(50))} vs {fmt_ms(raw_par.pct(50))} ms)",
         f"API rps / raw qps at concurrency {concurrency}: "
         f"**{api.rate / raw_par.rate:.2f}** ({api.rate:.0f} vs {raw_par.rate:.0f} /s)",
         f"API p50 / raw p50 at concurrency 1: "
-        f"**{api_c1.p50 / raw_seq.p50:.1f}x** ({fmt_ms(api_c1.p50)} vs {fmt_ms(raw_seq.p50)} ms)",
+        f"**{api_c1.pct(50) / raw_seq.pct(50):.1f}x** "
+        f"({fmt_ms(api_c1.pct(50))} vs {fmt_ms(raw_seq.pct(50))} ms)",
         f"API rps / raw qps at concurrency 1: "
         f"**{api_c1.rate / raw_seq.rate:.2f}** ({api_c1.rate:.0f} vs {raw_seq.rate:.0f} /s)",
     ]
@@ -549,25 +349,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             statements = capture_sql(combos)
             items = [statements[c] for c in combos]
             pg_version = postgres_version(url)
-            password = create_viewer()
+            password = create_bench_user(BENCH_USER)
 
             log.info("waiting for the machine-wide benchmark lock ...")
-            with exclusive_machine(), api_server(url, Path(tmp)) as (base_url, pid):
+            with (
+                exclusive_machine(),
+                dcctl_serve(url, Path(tmp), JWT_SECRET, RATE_LIMITS) as (base_url, pid),
+            ):
                 log.info("server %s (pid %d) is up; waiting for a quiet machine", base_url, pid)
                 busy_before = wait_until_quiet(args.max_busy, args.quiet_timeout)
-                token = login(base_url, password)  # after the wait: tokens live 30 min
+                token = login(base_url, BENCH_USER, password)  # after the wait: tokens live 30 min
+                check_answer(base_url, token, paths[0])
                 load_before = load_average()
                 log.info("  %.0f%% of the CPUs busy before measuring", busy_before)
                 log.info("raw SQL, sequential ...")
-                raw_seq = run_raw_sequential(url, items, args.warmup)
+                raw_seq = time_raw_sequential(
+                    url, items, args.warmup, "raw SQL, psycopg2, sequential (1 connection)"
+                )
                 log.info("raw SQL, %d threads ...", args.concurrency)
-                raw_par = run_raw_threads(url, items, args.concurrency, args.warmup)
+                raw_par = time_raw_threads(
+                    url,
+                    items,
+                    args.concurrency,
+                    args.warmup,
+                    f"raw SQL, psycopg2, {args.concurrency} threads "
+                    f"({args.concurrency} connections)",
+                )
                 log.info("service call in-process ...")
                 service = run_service(combos, args.warmup)
                 log.info("API, concurrency 1 ...")
-                api_c1 = run_api(base_url, token, paths, 1, args.warmup, pid)
+                api_c1 = time_api(base_url, token, paths, 1, args.warmup, pid, api_label(1))
                 log.info("API, concurrency %d ...", args.concurrency)
-                api = run_api(base_url, token, paths, args.concurrency, args.warmup, pid)
+                api = time_api(
+                    base_url,
+                    token,
+                    paths,
+                    args.concurrency,
+                    args.warmup,
+                    pid,
+                    api_label(args.concurrency),
+                )
                 load_after = load_average()
 
                 profile = ""
