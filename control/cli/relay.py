@@ -18,7 +18,13 @@ log = logging.getLogger(__name__)
 
 
 @click.command()
-@click.option("--batch", default=100, show_default=True, help="Rows per transaction.")
+@click.option(
+    "--batch",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Rows per transaction.",
+)
 @click.option(
     "--idle-sleep",
     default=1.0,

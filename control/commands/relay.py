@@ -2,7 +2,8 @@
 
 Each pass claims up to ``batch`` rows in one transaction (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so several relays can run; SQLite serialises writers), publishes each with a
-confirm, and marks it (and its command) published in that same transaction. The first
+confirm, and marks the confirmed rows (and their commands) published in that same
+transaction, with one UPDATE per table. The first
 failure stops the pass and gives that row a backoff; the rows behind it wait, so one
 relay publishes in order.
 
@@ -49,7 +50,7 @@ def _claim(batch: int) -> ModelSelect:
 
 def relay_once(transport: CommandTransport, batch: int = 100) -> int:
     """Publish up to ``batch`` unsent rows in order; the number published."""
-    sent = 0
+    published: list[Outbox] = []
     with connected(), write_transaction():
         now = utcnow()
         for row in _claim(batch):
@@ -68,14 +69,21 @@ def relay_once(transport: CommandTransport, batch: int = 100) -> int:
                 ).where(Outbox.id == row.id).execute()
                 log.warning("outbox row %s not published (attempt %s): %s", row.id, attempts, exc)
                 break
-            stamp = utcnow()
-            Outbox.update(published_at=stamp).where(Outbox.id == row.id).execute()
-            if row.kind == "command":
-                Command.update(status=CommandStatus.PUBLISHED, published_at=stamp).where(
-                    Command.id == row.message_id, Command.status == CommandStatus.PENDING
-                ).execute()
-            sent += 1
-    return sent
+            published.append(row)
+        if published:
+            _mark_published(published)
+    return len(published)
+
+
+def _mark_published(rows: list[Outbox]) -> None:
+    """Mark confirmed rows, and their commands, published: two statements a batch."""
+    stamp = utcnow()
+    Outbox.update(published_at=stamp).where(Outbox.id.in_([r.id for r in rows])).execute()
+    commands = [r.message_id for r in rows if r.kind == "command"]
+    if commands:
+        Command.update(status=CommandStatus.PUBLISHED, published_at=stamp).where(
+            Command.id.in_(commands), Command.status == CommandStatus.PENDING
+        ).execute()
 
 
 def run_relay(

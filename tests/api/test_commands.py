@@ -30,7 +30,7 @@ from control.commands.models import Command, CommandStatus, Outbox
 from control.commands.relay import relay_once
 from control.db.models import Apps, utcnow
 from control.enums import CommandFlag, FatalFlag, RunStatus, RuntimeStatus
-from control.errors import Conflict
+from control.errors import Conflict, Unavailable
 from control.kv.memory import MemoryStore
 from control.settings import load_settings
 from tests.factories import make_app, make_runtime
@@ -670,3 +670,32 @@ def test_concurrent_relays_publish_each_row_once(db):
     assert sum(counts) == 40
     assert sorted(m.message_id for m in received) == sorted(ids)
     assert not Outbox.select().where(Outbox.published_at.is_null()).exists()
+
+
+class FailsOnCall:
+    """A transport that confirms every publish but the ``fail_on``-th (1-based)."""
+
+    def __init__(self, fail_on: int) -> None:
+        self.fail_on = fail_on
+        self.calls: list[str] = []
+
+    def publish(self, routing_key: str, body: bytes, message_id: str, headers=None) -> None:
+        self.calls.append(message_id)
+        if len(self.calls) == self.fail_on:
+            raise Unavailable("RabbitMQ is unreachable.")
+
+
+def test_a_failure_mid_batch_marks_only_the_confirmed_rows(db):
+    apps = [make_app() for _ in range(5)]
+    ids = [commands.issue_command(a.id, "START", commands.Actor("t")).id for a in apps]
+    transport = FailsOnCall(fail_on=4)
+    assert relay_once(transport, batch=10) == 3  # type: ignore[arg-type]
+    assert transport.calls == ids[:4]  # in order, stopping at the failure
+    status = {c.id: c.status for c in Command.select()}
+    assert [status[i] for i in ids] == [CommandStatus.PUBLISHED] * 3 + [CommandStatus.PENDING] * 2
+    rows = {r.message_id: r for r in Outbox.select()}
+    assert all(rows[i].published_at is not None for i in ids[:3])
+    failed = rows[ids[3]]
+    assert (failed.published_at, failed.attempts) == (None, 1)
+    assert failed.available_at > utcnow()  # backing off; the fifth waits behind it
+    assert (rows[ids[4]].published_at, rows[ids[4]].attempts) == (None, 0)
