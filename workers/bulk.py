@@ -54,7 +54,9 @@ apply_bulk_job = dramatiq.actor(
     max_retries=MAX_RETRIES,  # per-app errors are recorded, not raised: these are DB outages
     min_backoff=1_000,
     max_backoff=60_000,
-    time_limit=30 * 60_000,  # 5000 apps at a few ms each, with room; a stuck job dies
+    # ~3.6 ms an app (bench/bulk_start.py): ~500k apps an attempt; a job cut off here
+    # resumes where it stopped on the retry, and a stuck one dies
+    time_limit=30 * 60_000,
     throws=(NotFound,),  # the job row is gone: retrying won't bring it back
 )
 
