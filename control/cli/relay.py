@@ -1,4 +1,8 @@
-"""``dcctl relay``: publish the command outbox to RabbitMQ until stopped."""
+"""``dcctl relay``: publish the command outbox to RabbitMQ until stopped.
+
+On PostgreSQL the relay also LISTENs for the commit of each new command
+(``control/commands/wakeup.py``), so it publishes at once rather than at its next poll.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ import click
 from control.cli.context import bind_database, settings
 from control.commands.factory import build_transport
 from control.commands.relay import relay_once, run_relay
+from control.commands.services import outbox_written
+from control.commands.wakeup import OutboxListener, connect_like
 from control.db import migrate
+from control.db.database import dialect
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +77,19 @@ def relay(batch: int, idle_sleep: float, once: bool) -> None:
         def request_stop(signum: int, frame: FrameType | None) -> None:
             log.info("relay stopping (signal %s)", signum)
             stop.set()
+            outbox_written.set()  # wake it from its idle wait
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        log.info("relay started")
-        run_relay(transport, stop, idle_sleep, batch=batch)
+        listener = None
+        if dialect(db) == "postgresql":
+            listener = OutboxListener(connect_like(db), outbox_written)
+            listener.start()
+        log.info("relay started%s", " (woken by LISTEN dc_outbox)" if listener else "")
+        try:
+            run_relay(transport, stop, idle_sleep, batch=batch)
+        finally:
+            if listener is not None:
+                listener.stop()
     finally:
         transport.close()

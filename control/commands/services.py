@@ -26,6 +26,7 @@ from control.audit.models import AuditLog
 from control.audit.services import redact
 from control.commands import messages
 from control.commands.models import LIVE, Command, CommandStatus, Outbox
+from control.commands.wakeup import notify_outbox
 from control.db.database import database, dialect
 from control.db.models import Apps, naive_utc, utcnow
 from control.enums import CommandFlag, FatalFlag, RunStatus
@@ -226,6 +227,7 @@ def issue_command(
             created=now,
             available_at=now,
         )
+        notify_outbox()  # wakes a relay in another process at commit
         values: dict[Any, Any] = {
             Apps.command_flag: command,
             Apps.command_updated: now,
