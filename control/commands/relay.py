@@ -29,6 +29,7 @@ from control.errors import Unavailable
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 30
+LINGER_SECONDS = 0.05  # after a pass that found rows: at most this added to a stream
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -92,9 +93,13 @@ def run_relay(
     idle_sleep: float = 1.0,
     *,
     batch: int = 100,
+    linger: float = LINGER_SECONDS,
 ) -> None:
-    """Relay until ``stop_event`` is set; idle, it sleeps ``idle_sleep`` or until a command
-    is issued in this process. Database errors are logged and retried with backoff."""
+    """Relay until ``stop_event`` is set; idle, it sleeps ``idle_sleep`` or until woken
+    (a command issued in this process, or a NOTIFY heard by ``wakeup.OutboxListener``).
+    After a pass that found rows, it lingers ``linger`` seconds so that commands written
+    in a stream (a bulk job) go out in batches rather than one transaction each; a lone
+    command is published at once. Database errors are logged and retried with backoff."""
     failures = 0
     while not stop_event.is_set():
         try:
@@ -107,5 +112,7 @@ def run_relay(
         failures = 0
         if sent >= batch:
             continue  # more may be waiting
+        if sent > 0:
+            stop_event.wait(linger)  # a stream: let the next batch gather
         if outbox_written.wait(idle_sleep):
             outbox_written.clear()
