@@ -33,6 +33,69 @@ def filters_for(view: str, group: str | None = None) -> dict[str, str]:
     return dict(VIEWS.get(view, {}))
 
 
+# The grid pages on the server: AG Grid's infinite row model asks for blocks of rows.
+API_MAX_PER_PAGE = 100  # /apps accepts per_page 1..100 (web/validation.py PageQuery)
+BLOCK_SIZE = 100  # the grid's cacheBlockSize: one block is one API page
+# Grid columns the API can sort by (control/apps/services.py SORTABLE; same names).
+SORTABLE_COLUMNS = frozenset(
+    {"id", "group", "parent", "app", "last_run", "next_run", "run_status", "fatal_flag", "disabled"}
+)
+# Grid columns whose filter maps to an exact-match /apps parameter of the same name.
+FILTERABLE_COLUMNS = frozenset({"group", "parent"})
+DEFAULT_SORT = "id"
+
+
+def pages_for(start_row: int, end_row: int) -> tuple[int, list[int], int, int]:
+    """How to fetch rows ``[start_row, end_row)`` (at most the API's maximum page size of
+    them): ``(per_page, pages, skip, count)``: get those pages, drop ``skip`` rows, keep
+    ``count``. A block aligned to its size (the grid's are: ``cacheBlockSize``) is exactly
+    one page; an unaligned range takes the smallest page size whose one page covers it, or
+    two pages of the maximum size."""
+    start = max(0, int(start_row))
+    count = max(1, min(int(end_row) - start, API_MAX_PER_PAGE))
+    for per_page in range(count, API_MAX_PER_PAGE + 1):
+        page, skip = divmod(start, per_page)
+        if skip + count <= per_page:
+            return per_page, [page + 1], skip, count
+    first, skip = divmod(start, API_MAX_PER_PAGE)
+    return API_MAX_PER_PAGE, [first + 1, first + 2], skip, count
+
+
+def sort_param(sort_model: list[dict[str, Any]] | None) -> str:
+    """AG Grid's ``sortModel`` as the API's ``sort`` (``-next_run,id``); columns the API
+    cannot sort by are dropped; no sort means by id."""
+    terms = []
+    for item in sort_model or []:
+        column, direction = item.get("colId"), item.get("sort")
+        if column in SORTABLE_COLUMNS and direction in {"asc", "desc"}:
+            terms.append(f"-{column}" if direction == "desc" else str(column))
+    return ",".join(terms) or DEFAULT_SORT
+
+
+def column_filters(filter_model: dict[str, Any] | None) -> dict[str, str]:
+    """The grid's column filters the API can apply (``equals`` on group or parent) as
+    ``/apps`` parameters; the grid offers no other filter."""
+    params: dict[str, str] = {}
+    for column, model in (filter_model or {}).items():
+        if column not in FILTERABLE_COLUMNS or not isinstance(model, dict):
+            continue
+        value = model.get("filter")
+        if model.get("type") == "equals" and isinstance(value, str) and value.strip():
+            params[column] = value.strip()
+    return params
+
+
+def merge_filters(base: dict[str, str], extra: dict[str, str]) -> dict[str, str] | None:
+    """Both sets of exact-match filters at once; None when they contradict each other
+    (group ``de`` from the sidebar and ``fr`` from the column: no app matches)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if key in merged and merged[key] != value:
+            return None
+        merged[key] = value
+    return merged
+
+
 def parse_time(value: str | None) -> dt.datetime | None:
     if not value:
         return None

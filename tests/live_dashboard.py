@@ -154,6 +154,12 @@ class DashboardStack:
         db.close()
         return ids
 
+    def update_app(self, app_id: str, **fields: Any) -> None:
+        db, ctx = self._bound([Apps])
+        with ctx:
+            Apps.update(**fields).where(Apps.id == app_id).execute()
+        db.close()
+
     def add_log(self, app_id: str, message: str, level: int = 20) -> None:
         db, ctx = self._bound([Logs])
         with ctx:

@@ -102,7 +102,7 @@
   }
 
   window.dash_clientside = window.dash_clientside || {};
-  window.dash_clientside.dc = {
+  window.dash_clientside.dc = Object.assign(window.dash_clientside.dc || {}, {
       liveLogs: function (config) {
         if (!config || !config.url || !config.token) { return ""; }
         connect(config);
@@ -114,5 +114,5 @@
         state.seen = new Set();
         return "";
       }
-  };
+  });
 })();

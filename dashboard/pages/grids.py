@@ -1,4 +1,5 @@
-"""AG Grid defaults shared by the pages (no JavaScript function strings: the CSP allows none)."""
+"""AG Grid defaults shared by the pages (no JavaScript function strings: the CSP allows no
+'unsafe-eval'; dash-ag-grid interprets simple expressions such as ``getRowId``)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ def grid(
 ) -> Any:
     options: dict[str, Any] = {"animateRows": False, "suppressCellFocus": False}
     options.update(extra.pop("dashGridOptions", {}))
+    if extra.get("rowModelType", "clientSide") == "clientSide":
+        extra["rowData"] = rows or []  # other row models ask for their rows
     return dag.AgGrid(
         id=grid_id,
         columnDefs=columns,
-        rowData=rows or [],
         defaultColDef=DEFAULT_COLUMN,
         columnSize="responsiveSizeToFit",
         dashGridOptions=options,

@@ -78,6 +78,20 @@ def test_all_pages_are_fetched(stack: DashboardStack) -> None:
     assert pages == [1, 2, 3]
 
 
+def test_one_page_sorted_with_the_total(stack: DashboardStack) -> None:
+    client = login(stack)
+    body = client.apps_page(page=2, per_page=2, sort="-id")
+    assert [a["id"] for a in body["data"]] == ["client_app_2", "client_app_1"]
+    assert body["meta"]["total"] == 5
+    assert body["meta"]["total_pages"] == 3
+    body = client.apps_page(page=1, per_page=100, sort="id", group="fr")
+    assert [a["id"] for a in body["data"]] == ["client_app_3", "client_app_4"]
+    assert body["meta"]["total"] == 2
+    with pytest.raises(ApiError) as caught:
+        client.apps_page(sort="progress")  # not a column the API sorts by
+    assert caught.value.status in {400, 422}
+
+
 def test_bulk_command_creates_a_job(stack: DashboardStack) -> None:
     client = login(stack)
     job = client.bulk_command(["client_app_3", "client_app_4"], "DISABLE")

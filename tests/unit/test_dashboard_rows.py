@@ -5,9 +5,23 @@ from __future__ import annotations
 import flask
 import pytest
 
+from control.apps.services import SORTABLE
 from dashboard import paths
 from dashboard.login import client_address
-from dashboard.rows import app_row, eta_seconds, filters_for, groups_of, job_summary
+from dashboard.pages.program_manager import COLUMNS, INFINITE_OPTIONS
+from dashboard.rows import (
+    API_MAX_PER_PAGE,
+    SORTABLE_COLUMNS,
+    app_row,
+    column_filters,
+    eta_seconds,
+    filters_for,
+    groups_of,
+    job_summary,
+    merge_filters,
+    pages_for,
+    sort_param,
+)
 from dashboard.security import content_security_policy, same_origin, websocket_origin
 
 RUNNING = {
@@ -47,6 +61,58 @@ def test_filters_and_groups() -> None:
     assert filters_for("all", "fr") == {"group": "fr"}
     assert filters_for("unknown") == {}
     assert groups_of([{"group": "fr"}, {"group": "de"}, {"group": "fr"}]) == ["de", "fr"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (0, 100, (100, [1], 0, 100)),  # the grid's blocks: one page each
+        (200, 300, (100, [3], 0, 100)),
+        (0, 1, (1, [1], 0, 1)),
+        (10, 20, (10, [2], 0, 10)),
+        (95, 105, (15, [7], 5, 10)),  # unaligned: a bigger page that covers it
+        (50, 150, (100, [1, 2], 50, 100)),  # or two pages of the maximum
+        (0, 500, (100, [1], 0, 100)),  # never more than the API's maximum
+    ],
+)
+def test_pages_for_grid_blocks(
+    start: int, end: int, expected: tuple[int, list[int], int, int]
+) -> None:
+    per_page, pages, skip, count = pages_for(start, end)
+    assert (per_page, pages, skip, count) == expected
+    assert 1 <= per_page <= API_MAX_PER_PAGE
+    first_row = (pages[0] - 1) * per_page + skip
+    assert first_row == start
+    assert skip + count <= per_page * len(pages)
+
+
+def test_grid_sorting_and_filters_map_to_the_api() -> None:
+    assert sort_param(None) == "id"
+    assert sort_param([{"colId": "next_run", "sort": "desc"}]) == "-next_run"
+    assert sort_param([{"colId": "app", "sort": "asc"}, {"colId": "eta", "sort": "asc"}]) == "app"
+    assert sort_param([{"colId": "progress", "sort": "desc"}]) == "id"
+    model = {
+        "group": {"filterType": "text", "type": "equals", "filter": " fr "},
+        "parent": {"filterType": "text", "type": "contains", "filter": "gouv"},
+        "app": {"filterType": "text", "type": "equals", "filter": "x"},
+    }
+    assert column_filters(model) == {"group": "fr"}
+    assert merge_filters({"run_status": "RUNNING"}, {"group": "fr"}) == {
+        "run_status": "RUNNING",
+        "group": "fr",
+    }
+    assert merge_filters({"group": "de"}, {"group": "de"}) == {"group": "de"}
+    assert merge_filters({"group": "de"}, {"group": "fr"}) is None
+
+
+def test_grid_columns_are_sortable_only_where_the_api_sorts() -> None:
+    assert set(SORTABLE_COLUMNS) <= set(SORTABLE)  # the API accepts every grid sort
+    for column in COLUMNS:
+        assert column["sortable"] == (column["field"] in SORTABLE_COLUMNS)
+        filtered = column["field"] in {"group", "parent"}
+        assert bool(column["filter"]) == filtered, column
+    assert not {c["field"] for c in COLUMNS if c["sortable"]} & {"progress", "eta"}
+    assert INFINITE_OPTIONS["cacheBlockSize"] <= API_MAX_PER_PAGE
 
 
 def test_job_summary() -> None:
