@@ -199,19 +199,9 @@ class ApiClient:
         """One page of ``GET /apps``: ``data`` (the apps) and ``meta`` (``total``…)."""
         return dict(self.get("/apps", page=page, per_page=per_page, sort=sort, **filters))
 
-    def apps(self, max_pages: int = 20, **filters: Any) -> list[dict[str, Any]]:
-        """Every app matching ``filters`` (all pages, up to ``max_pages`` of 100), by id.
-        Only the sidebar's group list uses it (once a minute); the grid fetches the rows it
-        shows with ``apps_page``."""
-        rows: list[dict[str, Any]] = []
-        page = 1
-        while page <= max_pages:
-            body = self.get("/apps", page=page, per_page=100, sort="id", **filters)
-            rows.extend(body["data"])
-            if page >= int(body["meta"].get("total_pages") or 1):
-                break
-            page += 1
-        return rows
+    def groups(self) -> list[dict[str, Any]]:
+        """Every app group with its counts (``GET /groups``): one small request."""
+        return list(self.get("/groups")["data"])
 
     def app(self, app_id: str) -> dict[str, Any]:
         return dict(self.get(f"/apps/{_segment(app_id)}")["data"])

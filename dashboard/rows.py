@@ -165,8 +165,10 @@ def app_row(app: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def groups_of(apps: list[dict[str, Any]]) -> list[str]:
-    return sorted({str(a["group"]) for a in apps if a.get("group")})
+def group_label(group: dict[str, Any]) -> str:
+    """A sidebar entry: the group's name, and its fatal apps when it has any (``de · 2 fatal``)."""
+    name = str(group["group"])
+    return f"{name} · {group['fatal']} fatal" if group.get("fatal") else name
 
 
 def job_summary(job: dict[str, Any]) -> str:

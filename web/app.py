@@ -21,7 +21,7 @@ from web.middleware.request_id import RequestIdMiddleware
 from web.middleware.security_headers import SecurityHeadersMiddleware
 from web.resources import auth
 from web.resources.activity import ActivityResource, ActivityStatsResource
-from web.resources.apps import AppsResource
+from web.resources.apps import AppsResource, GroupsResource
 from web.resources.bulk import BulkJobsResource, BulkResource
 from web.resources.commands import AppCommandsResource, CommandsResource
 from web.resources.health import HealthResource
@@ -66,6 +66,7 @@ def add_routes(app: falcon.asgi.App, services: Services) -> None:
     apps = AppsResource()
     app.add_route(f"{API}/apps", apps)
     app.add_route(f"{API}/apps/{{app_id}}", apps, suffix="item")
+    app.add_route(f"{API}/groups", GroupsResource())
     app_commands = AppCommandsResource()
     for verb in ("start", "stop", "reset"):
         app.add_route(f"{API}/apps/{{app_id}}/{verb}", app_commands, suffix=verb)

@@ -44,6 +44,7 @@ ROUTES: dict[tuple[str, str], frozenset[Role]] = {
     # apps
     (f"{API}/apps", "GET"): READ,
     (f"{API}/apps/{{app_id}}", "GET"): READ,
+    (f"{API}/groups", "GET"): READ,
     (f"{API}/apps/{{app_id}}", "PATCH"): ADMIN,
     (f"{API}/apps/{{app_id}}/start", "POST"): COMMAND,
     (f"{API}/apps/{{app_id}}/stop", "POST"): COMMAND,

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import JOIN, ModelSelect
+from peewee import JOIN, Case, ModelSelect, fn
 
 from control.db.models import Apps, Runtime, utcnow
 from control.enums import FatalFlag, RunStatus
@@ -69,6 +69,31 @@ def list_apps(f: AppFilter, sort: list[SortKey], page: int, per_page: int) -> Pa
     query = apply_sort(_filtered(_with_last_runtime(), f), sort, SORTABLE, tiebreak=Apps.id)
     result = paginate(query, page, per_page)
     return Page([summary(a) for a in result.rows], result.page, result.per_page, result.total)
+
+
+def _count_where(condition: Any) -> Any:
+    return fn.SUM(Case(None, [(condition, 1)], 0))
+
+
+def group_counts() -> list[dict[str, Any]]:
+    """Every group, by name, with how many apps it has and how many of them are running,
+    fatal or disabled: one GROUP BY."""
+    rows = (
+        Apps.select(
+            Apps.group,
+            fn.COUNT(Apps.id).alias("apps"),
+            _count_where(Apps.run_status == RunStatus.RUNNING).alias("running"),
+            _count_where(Apps.fatal_flag != FatalFlag.NO_FATAL).alias("fatal"),
+            _count_where(Apps.disabled == True).alias("disabled"),  # noqa: E712
+        )
+        .group_by(Apps.group)
+        .order_by(Apps.group)
+        .tuples()
+    )
+    return [
+        {"group": group, "apps": int(n), "running": int(r), "fatal": int(f), "disabled": int(d)}
+        for group, n, r, f, d in rows
+    ]
 
 
 def get_app(app_id: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The sidebar's group entries, from the groups the fleet's apps name."""
+"""The sidebar's group entries, from ``GET /groups`` (with each group's fatal count)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dash import Input, Output, dcc
 from dashboard import paths
 from dashboard.api_client import ApiError
 from dashboard.callbacks.session import needs_session
-from dashboard.rows import groups_of
+from dashboard.rows import group_label
 from dashboard.sessions import current_client
 
 
@@ -19,10 +19,15 @@ def register(app: dash.Dash) -> None:
     @needs_session
     def _groups(_: int | None) -> list[Any]:
         try:
-            groups = groups_of(current_client().apps())
+            groups = current_client().groups()
         except ApiError:
             return []
         return [
-            dcc.Link(group, href=paths.group_path(group), className="nav-link group-link")
-            for group in groups
+            dcc.Link(
+                group_label(g),
+                href=paths.group_path(g["group"]),
+                className="nav-link group-link",
+                title=f"{g['apps']} apps, {g['running']} running, {g['fatal']} fatal",
+            )
+            for g in groups
         ]

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from control.auth.roles import Role
 from control.db.models import Apps
 from control.enums import FatalFlag, RunStatus, RuntimeStatus
 from tests.factories import make_app, make_runtime
@@ -144,3 +145,17 @@ def test_list_matches_response_model(client, fleet):
     from web.schemas.apps import AppListResponse
 
     AppListResponse.model_validate(client.simulate_get("/api/v1/apps").json)
+
+
+def test_groups_with_their_counts(client, client_as, fleet):
+    Apps.update(run_status=RunStatus.RUNNING).where(Apps.id == "scraper_fr_21").execute()
+    r = client.simulate_get("/api/v1/groups")
+    assert r.status_code == 200
+    assert r.json == {
+        "data": [
+            {"group": "de", "apps": 15, "running": 2, "fatal": 1, "disabled": 1},
+            {"group": "fr", "apps": 10, "running": 1, "fatal": 1, "disabled": 1},
+        ]
+    }
+    viewer = client_as(Role.VIEWER).simulate_get("/api/v1/groups")
+    assert [g["group"] for g in viewer.json["data"]] == ["de", "fr"]

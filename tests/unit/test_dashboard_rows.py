@@ -16,7 +16,7 @@ from dashboard.rows import (
     column_filters,
     eta_seconds,
     filters_for,
-    groups_of,
+    group_label,
     job_summary,
     merge_filters,
     pages_for,
@@ -60,7 +60,8 @@ def test_filters_and_groups() -> None:
     assert filters_for("errors") == {"run_status": "FAILED"}
     assert filters_for("all", "fr") == {"group": "fr"}
     assert filters_for("unknown") == {}
-    assert groups_of([{"group": "fr"}, {"group": "de"}, {"group": "fr"}]) == ["de", "fr"]
+    assert group_label({"group": "de", "apps": 7, "fatal": 0}) == "de"
+    assert group_label({"group": "fr", "apps": 3, "fatal": 2}) == "fr · 2 fatal"
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,13 @@ from web import envelope
 from web.concurrency import run_db
 from web.errors import ApiError, detail
 from web.openapi import operation
-from web.schemas.apps import AppDetailResponse, AppListQuery, AppListResponse, AppPatch
+from web.schemas.apps import (
+    AppDetailResponse,
+    AppListQuery,
+    AppListResponse,
+    AppPatch,
+    GroupsResponse,
+)
 
 
 def etag(version: int) -> str:
@@ -93,3 +99,12 @@ class AppsResource:
         data = await run_db(commands.update_app, app_id, body.changes(), version)
         resp.set_header("ETag", etag(data["version"]))
         resp.media = envelope.single(data)
+
+
+class GroupsResource:
+    """The app groups, for navigation and fleet overviews."""
+
+    @operation("List app groups", tags=["apps"], response=GroupsResponse)
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        """Every group with its number of apps, and of running, fatal and disabled ones."""
+        resp.media = {"data": await run_db(services.group_counts)}

@@ -85,6 +85,18 @@ class AppDetailResponse(BaseModel):
     data: AppDetail
 
 
+class GroupCounts(BaseModel):
+    group: str
+    apps: int = Field(description="Apps in the group.")
+    running: int = Field(description="Apps whose run_status is RUNNING.")
+    fatal: int = Field(description="Apps whose fatal_flag is not NO_FATAL.")
+    disabled: int
+
+
+class GroupsResponse(BaseModel):
+    data: list[GroupCounts] = Field(description="Every group that has an app, by name.")
+
+
 class AppPatch(BodyModel):
     """Configuration fields to change; omitted fields keep their values."""
 
