@@ -267,6 +267,18 @@ def wait_until_quiet(max_busy: float = 25.0, timeout: float = 600.0) -> float:
     return busy
 
 
+def busy_warning(busy_before: float, max_busy: float, waited: float) -> list[str]:
+    """The lines a recorded section starts with when other work kept the machine busy."""
+    if busy_before < max_busy:
+        return []
+    return [
+        f"**Measured on a busy machine** ({busy_before:.0f}% of the CPUs busy with other "
+        f"work after waiting {waited:.0f} s): the absolute figures are skewed; rerun on a "
+        "quiet machine.",
+        "",
+    ]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -48,6 +48,7 @@ import httpx
 from _common import (
     Series,
     Statement,
+    busy_warning,
     captured_sql,
     code_version,
     create_bench_user,
@@ -443,16 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "and the SELECT the service sends (captured from peewee), fetched with "
                 "psycopg2. Latency = one request, or one COUNT + SELECT pair.",
                 "",
-                *(
-                    [
-                        f"**Measured on a busy machine** ({busy_before:.0f}% of the CPUs busy "
-                        f"with other work after waiting {args.quiet_timeout:.0f} s): the "
-                        "absolute figures are skewed; rerun on a quiet machine.",
-                        "",
-                    ]
-                    if busy_before >= args.max_busy
-                    else []
-                ),
+                *busy_warning(busy_before, args.max_busy, args.quiet_timeout),
                 table,
                 "",
                 *(f"- {line}" for line in ratios),

@@ -67,6 +67,7 @@ import psutil
 from _common import (
     REPO_DIR,
     Series,
+    busy_warning,
     code_version,
     create_bench_user,
     dcctl_serve,
@@ -828,16 +829,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"`basic_publish` waiting for its confirm at a time, after {args.warmup} "
                 "warm-up messages.",
                 "",
-                *(
-                    [
-                        f"**Measured on a busy machine** ({busy_before:.0f}% of the CPUs busy "
-                        f"with other work after waiting {args.quiet_timeout:.0f} s): the "
-                        "absolute figures are skewed; rerun on a quiet machine.",
-                        "",
-                    ]
-                    if busy_before >= args.max_busy
-                    else []
-                ),
+                *busy_warning(busy_before, args.max_busy, args.quiet_timeout),
                 table,
                 "",
                 timeline,

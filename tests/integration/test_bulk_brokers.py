@@ -10,9 +10,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import dramatiq
 import pytest
@@ -26,6 +25,7 @@ from control.db.models import Apps
 from control.enums import RunStatus
 from control.settings import load_settings
 from tests.factories import make_app
+from tests.waiting import wait_until
 from workers import bulk as bulk_worker
 from workers.broker import build_broker
 
@@ -60,15 +60,6 @@ print("ready", flush=True)
 while True:
     time.sleep(1)
 """
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 @pytest.fixture

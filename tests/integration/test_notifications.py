@@ -44,6 +44,7 @@ from control.notifications.router import NotificationRouter
 from control.notifications.senders import email as email_sender
 from control.notifications.senders import webhook as webhook_sender
 from control.settings import get_settings, load_settings
+from tests.waiting import wait_until
 from workers import broker as broker_module
 from workers.broker import build_broker
 from workers.dead_letters import requeue
@@ -60,15 +61,6 @@ RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 BOT_TOKEN = "123456:ABCdefGhIJKlmNoPQRstuVWxyz-secret"
 WEBHOOK_SECRET = "whsec-0123456789abcdef-secret"
 SMTP_PASSWORD = "smtp-p4ssw0rd-secret"
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def free_port() -> int:

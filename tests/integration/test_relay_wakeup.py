@@ -10,7 +10,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 from peewee import Database
@@ -21,19 +20,11 @@ from control.commands.wakeup import OutboxListener, connect_like
 from control.db.database import database
 from tests.factories import make_app
 from tests.live_server import DCCTL, server_env
+from tests.waiting import wait_until
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 pytestmark = [pytest.mark.services, pytest.mark.parametrize("db", ["postgresql"], indirect=True)]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def issue_then_roll_back(app_id: str) -> None:

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import dramatiq
 import pytest
@@ -30,19 +30,11 @@ from control.scheduler.jobs import NOTIFICATIONS_QUEUE
 from control.scheduler.lock import DatabaseTickLock, RedisTickLock, TickLock
 from control.scheduler.notify import SEND_NOTIFICATION, build_router
 from tests.live_server import DCCTL, server_env
+from tests.waiting import wait_until
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
 
 pytestmark = pytest.mark.services
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 @pytest.fixture
@@ -98,7 +90,7 @@ def two_replicas_route_each_event_once(
         assert all(bus.listening(5) for bus in buses[:2])
         for app in apps:
             buses[2].publish(Event.of(EventType.APP_FATAL, {"app": app, "reason": "boom"}))
-        assert wait_until(lambda: sum(r.routed for r in routers) == len(apps))
+        assert wait_until(lambda: sum(r.routed for r in routers) == len(apps), 15)
         time.sleep(0.3)  # room for a second, wrong, routing
         assert sum(r.routed for r in routers) == len(apps)
     finally:
@@ -150,7 +142,7 @@ def test_a_guard_that_cannot_answer_routes_rather_than_drops(
     try:
         assert bus.listening(5)
         publisher.publish(Event.of(EventType.APP_FATAL, {"app": "scraper_x"}))
-        assert wait_until(lambda: router.routed == 1)
+        assert wait_until(lambda: router.routed == 1, 15)
     finally:
         router.stop()
         bus.close()
