@@ -100,7 +100,9 @@ def add_routes(app: falcon.asgi.App, services: Services) -> None:
     app.add_route(f"{API}/performance/functions/trends", FunctionTrendsResource())
     app.add_route(f"{API}/performance/functions/{{app_id}}", function_logs, suffix="item")
     app.add_route(f"{API}/ws/dashboard", DashboardSocket(services, services.hub))
-    app.add_route(f"{API}/ws/logs", LogsSocket(services, services.hub))
+    logs_socket = LogsSocket(services, services.hub)
+    app.add_route(f"{API}/ws/logs", logs_socket)
+    app.add_route(f"{API}/logs/stream", logs_socket)  # the spec's name for the same feed
     channels = ChannelsResource()
     app.add_route(f"{API}/notifications/channels", channels)
     app.add_route(f"{API}/notifications/channels/{{channel_id}}", channels, suffix="item")

@@ -70,6 +70,7 @@ ROUTES: dict[tuple[str, str], frozenset[Role]] = {
     # live feeds (WebSocket; the role is checked on the first message, web/ws/session.py)
     (f"{API}/ws/dashboard", "WEBSOCKET"): READ,
     (f"{API}/ws/logs", "WEBSOCKET"): READ,
+    (f"{API}/logs/stream", "WEBSOCKET"): READ,
     # notifications: channel configuration and test sends are administration; the
     # history is read like the logs (event titles and errors, never channel settings)
     (f"{API}/notifications/channels", "GET"): ADMIN,

@@ -58,3 +58,38 @@ def test_no_auth_message_closes_with_4401(app):
             return ws.close_code
 
     assert asyncio.run(main()) == 4401
+
+
+def test_the_specs_logs_stream_path_is_the_live_log_feed(app, make_user, token_for):
+    token = token_for(make_user(Role.VIEWER))
+
+    async def main() -> tuple[list[dict], dict]:
+        async with (
+            falcon.testing.ASGIConductor(app) as conductor,
+            conductor.simulate_ws(
+                "/api/v1/logs/stream", query_string="app=scraper_*&level=WARNING"
+            ) as ws,
+        ):
+            await ws.send_text(json.dumps({"type": "auth", "token": token}))
+            first = [json.loads(await ws.receive_text()) for _ in range(2)]
+            for app_id, level in (
+                ("etl_x", "ERROR"),
+                ("scraper_a", "INFO"),
+                ("scraper_b", "ERROR"),
+            ):
+                await asyncio.to_thread(
+                    publish,
+                    EventType.LOG_ENTRY,
+                    {
+                        "app": app_id,
+                        "level": level,
+                        "level_no": 40 if level == "ERROR" else 20,
+                        "message": f"{app_id} {level}",
+                    },
+                )
+            event = json.loads(await asyncio.wait_for(ws.receive_text(), 5))
+        return first, event
+
+    first, event = asyncio.run(main())
+    assert [m["type"] for m in first] == ["auth_ok", "subscribed"]
+    assert event["data"]["app"] == "scraper_b"  # the filters of the query string applied

@@ -35,7 +35,9 @@ class DashboardSocket:
 
 
 class LogsSocket:
-    """``log.entry`` events; ``?app=<glob>&level=<min>&backfill=<n>`` set the first filter."""
+    """``log.entry`` events; ``?app=<glob>&level=<min>&backfill=<n>`` set the first filter.
+
+    Routed at ``/ws/logs`` and, under the spec's name, ``/logs/stream``."""
 
     def __init__(self, services: Services, hub: Hub) -> None:
         self.services = services
