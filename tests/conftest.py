@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 import psycopg2
@@ -31,6 +32,8 @@ from control.settings import Settings, load_settings  # noqa: E402
 POSTGRES_URL = os.environ.get(
     "DC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+REDIS_BROKER_URL = "redis://127.0.0.1:6379/0"
 
 
 def _admin_connection() -> psycopg2.extensions.connection:
@@ -121,3 +124,24 @@ def settings(db: Database) -> Settings:
     return load_settings(
         environment="test", rate_limit_per_minute=100_000, auth_rate_limit_per_minute=100_000
     )
+
+
+@pytest.fixture(params=["rabbitmq", "redis"])
+def real_broker(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
+    """A Dramatiq broker on the real RabbitMQ, then the real Redis, and a queue name of
+    the test's own (declare the actor on it): nothing else consumes its messages."""
+    from workers.broker import build_broker
+
+    kind = request.param
+    broker = build_broker(
+        load_settings(broker=kind, rabbitmq_url=RABBITMQ_URL, redis_url=REDIS_BROKER_URL)
+    )
+    queue = f"dc_test_bulk_{uuid.uuid4().hex[:10]}"
+    yield broker, queue
+    if kind == "rabbitmq":
+        channel = broker.channel
+        for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+            channel.queue_delete(name)
+    else:
+        broker.flush(queue)
+    broker.close()

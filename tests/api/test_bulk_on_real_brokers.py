@@ -15,7 +15,6 @@ from control.bulk import services as bulk
 from control.bulk.models import BulkJob
 from control.commands.models import Command
 from tests.factories import make_app
-from tests.integration.test_bulk_brokers import real_broker  # noqa: F401 - the fixture
 from tests.waiting import wait_until
 from web.resources import bulk as bulk_resource
 from workers import bulk as bulk_worker
@@ -27,7 +26,7 @@ def test_the_same_idempotency_key_is_the_same_job_on_a_real_broker(
     client,
     db,
     real_broker,
-    monkeypatch,  # noqa: F811 - the fixture
+    monkeypatch,
 ):
     broker, queue = real_broker
     actor = dramatiq.actor(

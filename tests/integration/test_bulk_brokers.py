@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 
 import dramatiq
 import pytest
@@ -30,7 +29,6 @@ from workers import bulk as bulk_worker
 from workers.broker import build_broker
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 APPS = 200
 
 pytestmark = pytest.mark.services
@@ -109,22 +107,6 @@ def assert_complete(job_id: str, ids: list[str]) -> None:
     counts = {row.app: row.n for row in per_app}
     assert set(counts) == set(ids) - skipped
     assert set(counts.values()) == {1}
-
-
-@pytest.fixture(params=["rabbitmq", "redis"])
-def real_broker(request) -> Iterator[tuple[dramatiq.Broker, str]]:
-    kind = request.param
-    settings = load_settings(broker=kind, rabbitmq_url=RABBITMQ_URL, redis_url=REDIS_URL)
-    broker = build_broker(settings)
-    queue = f"dc_test_bulk_{uuid.uuid4().hex[:10]}"
-    yield broker, queue
-    if kind == "rabbitmq":
-        channel = broker.channel
-        for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
-            channel.queue_delete(name)
-    else:
-        broker.flush(queue)
-    broker.close()
 
 
 def test_a_job_over_200_apps_completes(db, fleet, real_broker):
