@@ -73,8 +73,8 @@ def operation(
         async def wrapper(
             self: Any, req: falcon.asgi.Request, resp: falcon.asgi.Response, **params: Any
         ) -> None:
-            if query is not None:
-                req.context.query = parse_query(req, query)
+            # an endpoint without a query model takes no parameters: any is a 400
+            req.context.query = parse_query(req, query or NoQuery)
             if body is not None:
                 req.context.body = await parse_body(req, body, form=form)
             await responder(self, req, resp, **params)
@@ -83,6 +83,10 @@ def operation(
         return wrapper
 
     return decorate
+
+
+class NoQuery(BaseModel):
+    """The query model of an endpoint that takes no query parameters."""
 
 
 def _error_response(status: int) -> dict[str, Any]:

@@ -159,3 +159,6 @@ def test_groups_with_their_counts(client, client_as, fleet):
     }
     viewer = client_as(Role.VIEWER).simulate_get("/api/v1/groups")
     assert [g["group"] for g in viewer.json["data"]] == ["de", "fr"]
+    unknown = client.simulate_get("/api/v1/groups", params={"page": "2"})
+    assert unknown.status_code == 400  # it takes no parameters
+    assert unknown.json["error"]["code"] == "UNKNOWN_PARAMETER"

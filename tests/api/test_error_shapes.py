@@ -17,6 +17,7 @@ from control.auth.roles import READ, Role
 from control.errors import Conflict, PreconditionFailed
 from control.kv.memory import MemoryStore
 from control.settings import load_settings
+from tests.factories import make_app
 from web.app import create_app
 from web.openapi import operation
 from web.permissions import ROUTES
@@ -161,6 +162,13 @@ def test_bad_query_parameters(client, params, status, code, field):
     error = assert_error(client.simulate_get("/api/v1/apps", params=params), status, code)
     assert [d["field"] for d in error["details"]] == [field]
     assert field in error["message"] or error["details"][0]["field"] == field
+
+
+def test_an_endpoint_without_parameters_refuses_any(client, db):
+    make_app(id="scraper_x")
+    r = client.simulate_get("/api/v1/apps/scraper_x", params={"fields": "id"})
+    error = assert_error(r, 400, "UNKNOWN_PARAMETER")
+    assert [d["field"] for d in error["details"]] == ["fields"]
 
 
 def test_repeated_scalar_parameter_400(client):
