@@ -11,6 +11,7 @@ from typing import Any
 
 import falcon
 import falcon.asgi
+import peewee
 
 from control import errors as domain
 from control.log_context import request_id_var
@@ -145,8 +146,28 @@ async def handle_unexpected(
     ) from exc
 
 
+async def handle_database_down(
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, exc: Exception, params: dict
+) -> None:
+    """The database refused the connection or the statement (down, restarting, locked):
+    503 with Retry-After, like any unavailable part; the cause goes to the log only."""
+    log.warning(
+        "database unavailable on %s %s: %s",
+        req.method,
+        req.path,
+        type(exc).__name__,
+        exc_info=True,
+    )
+    raise ApiError(
+        503,
+        "The database is unavailable; retry shortly.",
+        headers={"Retry-After": "5"},
+    ) from exc
+
+
 def install(app: falcon.asgi.App) -> None:
     """Register the serializer and the handlers on ``app``."""
     app.set_error_serializer(serialize)
     app.add_error_handler(Exception, handle_unexpected)
+    app.add_error_handler((peewee.OperationalError, peewee.InterfaceError), handle_database_down)
     app.add_error_handler(domain.ControlError, handle_domain_error)
