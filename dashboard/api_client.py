@@ -212,13 +212,33 @@ class ApiClient:
     def logs(self, app_id: str, limit: int = 100) -> list[dict[str, Any]]:
         return list(self.get("/logs", app=app_id, limit=limit)["data"])
 
+    def app_performance(self, app_id: str) -> dict[str, Any]:
+        """The app's functions over the API's default window (day buckets, 30 days):
+        ``bucket``, ``since``, ``until`` and ``functions``, each with its totals and
+        ``points`` per bucket."""
+        return dict(self.get(f"/performance/functions/{_segment(app_id)}")["data"])
+
     def function_history(self, app_id: str) -> list[dict[str, Any]]:
         """Per function of the app: calls, average and longest runtime, task sizes."""
-        body = self.get(f"/performance/functions/{_segment(app_id)}")
-        return list(body["data"]["functions"])
+        return list(self.app_performance(app_id)["functions"])
 
-    def slowest_functions(self, n: int = 10) -> list[dict[str, Any]]:
-        return list(self.get("/performance/functions/slowest", n=n)["data"])
+    def function_trends(
+        self, since: str | None = None, bucket: str = "hour", app: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Per function name and bucket from ``since`` (naive UTC ISO) to now: calls, task
+        size, average and longest runtime (``GET /performance/functions/trends``)."""
+        params = {"from": since, "bucket": bucket, "app": app}
+        return list(self.get("/performance/functions/trends", **params)["data"])
+
+    def recent_runtimes(self, since: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest runs of the whole fleet started since ``since``, newest first (one
+        page of ``GET /runtimes``)."""
+        return list(self.get("/runtimes", limit=limit, **{"from": since})["data"])
+
+    def slowest_functions(self, n: int = 10, period: str | None = None) -> list[dict[str, Any]]:
+        """The ``n`` slowest functions over ``period`` (``last_24h``…), or of all time."""
+        params: dict[str, Any] = {"n": n} if period is None else {"n": n, "period": period}
+        return list(self.get("/performance/functions/slowest", **params)["data"])
 
     def throughput(self, period: str = "last_24h") -> dict[str, Any]:
         return dict(self.get("/pipelines/throughput", period=period)["data"])

@@ -21,7 +21,7 @@ from control.auth.models import User
 from control.auth.roles import Role
 from control.auth.users import create_user
 from control.db.database import connect_url
-from control.db.models import Apps, Logs, Runtime
+from control.db.models import Apps, FunctionLog, Logs, PipelineTask, Runtime
 from tests import factories
 from tests.live_server import DCCTL, HOST, LiveServer, free_port, migrated_sqlite, server_env
 
@@ -164,6 +164,33 @@ class DashboardStack:
         db, ctx = self._bound([Logs])
         with ctx:
             Logs.create(app=app_id, level=level, message=message, timestamp=factories.BASE_TIME)
+        db.close()
+
+    def add_runtimes(self, app_id: str, specs: list[dict[str, Any]]) -> None:
+        """Runs of one app (``started`` and ``status`` at least; ended 15 minutes later)."""
+        db, ctx = self._bound([Apps, Runtime])
+        with ctx, db.atomic():
+            app = Apps.get_by_id(app_id)
+            for spec in specs:
+                factories.make_runtime(app, **spec)
+        db.close()
+
+    def add_pipeline_tasks(self, specs: list[dict[str, Any]]) -> None:
+        """Pipeline tasks (``app``, ``document_type``, ``status``, ``created``…)."""
+        db, ctx = self._bound([PipelineTask])
+        with ctx, db.atomic():
+            for n, spec in enumerate(specs):
+                values: dict[str, Any] = {"document_ref": f"doc-{n}", "stage": "RECEIVED"}
+                PipelineTask.create(**{**values, **spec})
+        db.close()
+
+    def add_function_logs(self, specs: list[dict[str, Any]]) -> None:
+        """Timed function calls (``app``, ``function_name``, ``runtime_seconds``,
+        ``task_size``, ``started``…)."""
+        db, ctx = self._bound([FunctionLog])
+        with ctx, db.atomic():
+            for spec in specs:
+                FunctionLog.create(**spec)
         db.close()
 
     def command_flags(self, ids: list[str]) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""App Detail: the fields (refreshed with the table's tick) and the selected tab's grid."""
+"""App Detail: the fields (refreshed with the table's tick) and the selected tab's grid
+(the Performance tab also charts its functions over time), loaded when the tab opens."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Any
 import dash
 from dash import Input, Output, html
 
+from dashboard import charts
 from dashboard.api_client import ApiError
 from dashboard.callbacks.session import needs_session
-from dashboard.pages.app_detail import fields_form, tab_grid
+from dashboard.pages.app_detail import fields_form, performance_charts, tab_grid
 from dashboard.rows import detail_fields, duration_text, short_time
 from dashboard.sessions import current_client
 
@@ -37,8 +39,6 @@ def tab_rows(tab: str, app_id: str) -> list[dict[str, Any]]:
     client = current_client()
     if tab == "history":
         return [_history_row(r) for r in client.runtimes(app_id)]
-    if tab == "performance":
-        return client.function_history(app_id)
     return [_log_row(e) for e in client.logs(app_id)]
 
 
@@ -67,6 +67,8 @@ def register(app: dash.Dash) -> None:
     @needs_session
     def _tab(tab: str | None, app_id: str | None) -> Any:
         tab = tab or "logs"
+        if tab == "performance":
+            return _performance(app_id)
         rows: list[dict[str, Any]] = []
         message = ""
         if app_id:
@@ -75,3 +77,23 @@ def register(app: dash.Dash) -> None:
             except ApiError as exc:
                 message = f"Could not load the {tab}: {exc.message}"
         return [html.Div(message, className="error"), tab_grid(tab, rows)]
+
+
+def _performance(app_id: str | None) -> list[Any]:
+    """Charts of the app's functions over time above their totals, from one request."""
+    performance: dict[str, Any] = {}
+    message = ""
+    if app_id:
+        try:
+            performance = current_client().app_performance(app_id)
+        except ApiError as exc:
+            message = f"Could not load the performance: {exc.message}"
+    if message:
+        runtime = task_size = charts.empty_figure("Could not load the performance")
+    else:
+        runtime, task_size = charts.app_performance_figures(performance)
+    return [
+        html.Div(message, className="error"),
+        performance_charts(runtime, task_size),
+        tab_grid("performance", performance.get("functions") or []),
+    ]

@@ -8,6 +8,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import paths
+from dashboard.charts import graph
 from dashboard.pages.grids import grid
 
 LOG_COLUMNS = [
@@ -90,6 +91,17 @@ def fields_form(fields: list[tuple[str, str]]) -> html.Form:
     return html.Form(rows, className="fields-form")
 
 
+def performance_charts(runtime: dict[str, Any], task_size: dict[str, Any]) -> html.Div:
+    """The Performance tab's charts: average runtime and task size per day, per function."""
+    return html.Div(
+        className="charts",
+        children=[
+            graph("perf-runtime-chart", runtime, height="260px"),
+            graph("perf-size-chart", task_size, height="260px"),
+        ],
+    )
+
+
 def tab_grid(tab: str, rows: list[dict[str, Any]]) -> Any:
     """A fresh grid per tab (its columns sized for its own data)."""
     columns = {
@@ -97,4 +109,5 @@ def tab_grid(tab: str, rows: list[dict[str, Any]]) -> Any:
         "history": HISTORY_COLUMNS,
         "performance": PERFORMANCE_COLUMNS,
     }.get(tab, LOG_COLUMNS)
-    return grid(f"detail-grid-{tab}", columns, height="60vh", rows=rows)
+    height = "34vh" if tab == "performance" else "60vh"  # below its charts
+    return grid(f"detail-grid-{tab}", columns, height=height, rows=rows)

@@ -1,9 +1,11 @@
-"""Statistics: pipeline throughput and the slowest functions."""
+"""Statistics: charts of pipeline throughput, function runtimes and runs over a period; the
+throughput figures and the slowest functions as tables below them."""
 
 from __future__ import annotations
 
 from dash import dcc, html
 
+from dashboard.charts import graph
 from dashboard.pages.grids import grid
 
 THROUGHPUT_COLUMNS = [
@@ -35,8 +37,19 @@ def layout() -> html.Div:
         [
             html.H2("Statistics", id="page-title"),
             html.Div(id="stats-error", className="error", role="alert"),
+            dcc.RadioItems(
+                id="stats-period",
+                options=PERIODS,
+                value="last_24h",
+                inline=True,
+                className="period-picker",
+            ),
+            html.Div(
+                className="charts",
+                children=[graph("throughput-chart"), graph("runtimes-chart")],
+            ),
+            html.Div(className="charts", children=[graph("trends-chart", height="340px")]),
             html.H3("Pipeline throughput"),
-            dcc.RadioItems(id="stats-period", options=PERIODS, value="last_24h", inline=True),
             grid("throughput-grid", THROUGHPUT_COLUMNS, height="260px"),
             html.H3("Slowest functions"),
             grid("slowest-grid", SLOWEST_COLUMNS, height="360px"),

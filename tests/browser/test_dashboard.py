@@ -7,6 +7,7 @@ so this module needs the real Redis as well as the browser.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from playwright import sync_api
 from playwright.sync_api import expect
 
 from control.auth.roles import Role
+from control.db.models import utcnow
+from control.enums import PipelineStatus, RuntimeStatus
 from control.events import Event, EventType
 from control.events.redis_bus import RedisBus
 from tests.live_dashboard import PASSWORD, DashboardStack
@@ -39,6 +42,11 @@ VIEWER = f"viewer-{RUN}@example.com"
 VICTIM = f"victim-{RUN}@example.com"
 DE = ["dash_de_alpha", "dash_de_beta"]
 FR = ["dash_fr_gamma", "dash_fr_delta"]
+# charted data: two document types in the last hour, a third only in the last 24 hours;
+# three function names (two of them DE[0]'s); two runs of DE[0], one failed
+RECENT_TYPES = ["contract", "invoice"]
+OLDER_TYPE = "receipt"
+DE0_FUNCTIONS = ["fetch", "parse"]
 
 
 @dataclass
@@ -74,7 +82,42 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         live.add_apps([{"id": i, "app": i, "group": "de"} for i in DE])
         live.add_apps([{"id": i, "app": i, "group": "fr", "parent": "gouv"} for i in FR])
         live.add_log(DE[0], "stored log line of alpha")
+        seed_charted_data(live)
         yield Stack(live, channel)
+
+
+def seed_charted_data(live: DashboardStack) -> None:
+    now = utcnow()
+
+    def ago(minutes: int) -> dt.datetime:
+        return now - dt.timedelta(minutes=minutes)
+
+    tasks = [
+        {"app": DE[0], "document_type": t, "status": status, "created": ago(10)}
+        for t in RECENT_TYPES
+        for status in (PipelineStatus.COMPLETED, PipelineStatus.COMPLETED, PipelineStatus.FAILED)
+    ]
+    tasks.append(
+        {"app": FR[0], "document_type": OLDER_TYPE, "status": "COMPLETED", "created": ago(180)}
+    )
+    live.add_pipeline_tasks(tasks)
+    calls = [
+        {"app": DE[0], "function_name": name, "started": ago(minutes), "runtime_seconds": s}
+        for name in DE0_FUNCTIONS
+        for minutes, s in ((150, 1.5), (30, 2.5))
+    ]
+    calls[-1]["runtime_seconds"] = 0.5  # parse got faster
+    calls.append(
+        {"app": FR[0], "function_name": "upload", "started": ago(20), "runtime_seconds": 4.0}
+    )
+    live.add_function_logs([{**c, "task_size": 10, "solved": 9, "failed": 1} for c in calls])
+    live.add_runtimes(
+        DE[0],
+        [
+            {"started": ago(120), "status": RuntimeStatus.COMPLETED},
+            {"started": ago(40), "status": RuntimeStatus.FAILED, "error": "boom"},
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +245,69 @@ def test_opening_an_app_shows_its_detail(stack: Stack, page: tuple[sync_api.Page
     expect(tab.get_by_text("stored log line of alpha")).to_be_visible()
     tab.get_by_text("History", exact=True).click()
     expect(tab.locator(".ag-header-cell-text", has_text="Duration")).to_be_visible()
+    traffic.assert_clean()
+
+
+def chart(tab: sync_api.Page, graph_id: str) -> sync_api.Locator:
+    """The plotly plot rendered inside a ``dcc.Graph``."""
+    return tab.locator(f"#{graph_id} .js-plotly-plot")
+
+
+def test_statistics_page_charts_the_period(
+    stack: Stack, page: tuple[sync_api.Page, Traffic]
+) -> None:
+    tab, traffic = page
+    sign_in(tab, stack, OPERATOR)
+    expect(tab.locator("#page-title")).to_contain_text("Program Manager")
+    tab.locator("#nav-statistics").click()
+    expect(tab.locator("#page-title")).to_have_text("Statistics")
+
+    # throughput: stacked bars (completed, failed, open), one bar per document type
+    throughput = chart(tab, "throughput-chart")
+    all_types = sorted([*RECENT_TYPES, OLDER_TYPE])
+    expect(throughput.locator(".barlayer .trace")).to_have_count(3)
+    expect(throughput.locator(".barlayer .trace").first.locator(".point")).to_have_count(
+        len(all_types)
+    )
+    expect(throughput.locator(".xtick text")).to_have_text(all_types)
+    # function trends: one line per function name of the fleet
+    trends = chart(tab, "trends-chart")
+    expect(trends.locator(".scatterlayer .trace")).to_have_count(len(DE0_FUNCTIONS) + 1)
+    expect(trends.locator(".legendtext")).to_have_text([*DE0_FUNCTIONS, "upload"])
+    # runs: one marker series per outcome, one marker per run
+    runs = chart(tab, "runtimes-chart")
+    expect(runs.locator(".scatterlayer .trace")).to_have_count(2)
+    expect(runs.locator(".scatterlayer .point")).to_have_count(2)
+    expect(runs.locator(".legendtext")).to_have_text(["completed (1)", "failed (1)"])
+    # the tables are still below the charts
+    expect(tab.locator("#throughput-grid .ag-row")).to_have_count(len(all_types))
+
+    # the last hour: the older document type, the older runs and calls drop out
+    tab.get_by_label("Last hour").check()
+    expect(throughput.locator(".xtick text")).to_have_text(RECENT_TYPES)
+    expect(throughput.locator(".barlayer .trace").first.locator(".point")).to_have_count(
+        len(RECENT_TYPES)
+    )
+    expect(runs.locator(".scatterlayer .point")).to_have_count(1)
+    expect(tab.locator("#throughput-grid .ag-row")).to_have_count(len(RECENT_TYPES))
+    traffic.assert_clean()
+
+
+def test_app_performance_tab_charts_its_functions(
+    stack: Stack, page: tuple[sync_api.Page, Traffic]
+) -> None:
+    tab, traffic = page
+    sign_in(tab, stack, OPERATOR)
+    expect(tab.locator("#page-title")).to_contain_text("Program Manager")
+    tab.goto(stack.url + f"app/{DE[0]}")
+    expect(tab.locator("#page-title")).to_have_text(f"App {DE[0]}")
+    tab.get_by_text("Performance", exact=True).click()
+    for graph_id in ("perf-runtime-chart", "perf-size-chart"):
+        plot = chart(tab, graph_id)
+        expect(plot.locator(".scatterlayer .trace")).to_have_count(len(DE0_FUNCTIONS))
+        expect(plot.locator(".legendtext")).to_have_text(DE0_FUNCTIONS)
+        expect(plot.locator(".scatterlayer .point").first).to_be_attached()
+    expect(tab.locator("#detail-grid-performance .ag-row")).to_have_count(len(DE0_FUNCTIONS))
     traffic.assert_clean()
 
 

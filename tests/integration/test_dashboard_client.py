@@ -12,6 +12,7 @@ import pytest
 
 from control.auth.roles import Role
 from dashboard.api_client import ApiClient, ApiError, NotSignedIn, Tokens, password_login
+from dashboard.charts import period_start
 from tests.live_dashboard import PASSWORD, DashboardStack
 
 
@@ -57,6 +58,10 @@ def test_lists_filters_and_reads(stack: DashboardStack) -> None:
     assert client.runtimes("client_app_0") == []
     assert client.function_history("client_app_0") == []
     assert client.throughput()["pipelines"] == []
+    assert client.app_performance("client_app_0")["bucket"] == "day"
+    since = period_start("last_7d")
+    assert client.function_trends(since, bucket="hour") == []
+    assert client.recent_runtimes(since) == []
     with pytest.raises(ApiError) as caught:
         client.app("no_such_app")
     assert caught.value.status == 404
