@@ -84,7 +84,8 @@ def _layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, A
         "margin": {"l": 56, "r": 16, "t": 40, "b": 40},
         "xaxis": {"title": {"text": x_title}, "automargin": True},
         "yaxis": {"title": {"text": y_title}, "automargin": True, "rangemode": "tozero"},
-        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+        # under the plot, where many series cannot cover the title
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.32, "yanchor": "top"},
         "hovermode": "closest",
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
