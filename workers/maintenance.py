@@ -16,8 +16,7 @@ import dramatiq
 from control.agent.stale import LOST, close_stale_runtimes
 from control.auth.models import RefreshToken
 from control.auth.revocation import purge_expired
-from control.commands.services import connected
-from control.db.database import database
+from control.db.database import connected, database
 from control.db.models import Runtime, utcnow
 from control.events import EventType, publish
 from control.events.types import Event

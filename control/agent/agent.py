@@ -42,7 +42,8 @@ from control.agent.registry import Registry
 from control.agent.runner import Run, claim_run, error_text, status_changed
 from control.agent.scheduler import due_apps
 from control.agent.stale import LOST, RESTARTED, close_runtimes, close_stale_runtimes, running
-from control.commands.services import connected, next_fire, write_transaction
+from control.commands.services import next_fire
+from control.db.database import connected, write_transaction
 from control.db.models import Apps, Runtime, utcnow
 from control.enums import FatalFlag, RunStatus, RuntimeStatus
 from control.settings import Settings

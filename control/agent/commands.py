@@ -34,7 +34,8 @@ from control.commands import memory_transport
 from control.commands.memory_transport import Message
 from control.commands.messages import EXCHANGE, EXCHANGE_TYPE, routing_word
 from control.commands.models import LIVE, Command
-from control.commands.services import acknowledge, connected
+from control.commands.services import acknowledge
+from control.db.database import connected
 from control.db.models import Apps, utcnow
 from control.enums import CommandFlag
 from control.errors import Conflict, NotFound

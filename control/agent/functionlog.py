@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from control.commands.services import connected
+from control.db.database import connected
 from control.db.models import FunctionLog, utcnow
 
 log = logging.getLogger(__name__)

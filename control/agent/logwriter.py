@@ -22,8 +22,7 @@ from typing import Any
 
 from psycopg2.extras import execute_values
 
-from control.commands.services import connected, write_transaction
-from control.db.database import database, dialect
+from control.db.database import connected, database, dialect, write_transaction
 from control.db.models import Logs
 from control.events import EventType, publish
 from control.logs.services import level_name

@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from control.commands.services import connected
+from control.db.database import connected
 from control.db.models import PipelineTask, utcnow
 from control.enums import PipelineStatus
 from control.events import EventType, publish

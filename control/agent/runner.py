@@ -28,7 +28,8 @@ from control.agent import functionlog
 from control.agent.context import AppContext, Counts
 from control.agent.errors import Cancelled, ForcedStop
 from control.agent.logwriter import run_logger
-from control.commands.services import connected, locking, next_fire, write_transaction
+from control.commands.services import locking, next_fire
+from control.db.database import connected, write_transaction
 from control.db.models import Apps, Runtime, utcnow
 from control.enums import FatalFlag, RunStatus, RuntimeStatus
 from control.events import EventType, publish

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from control.commands.services import connected
+from control.db.database import connected
 from control.db.models import Apps, utcnow
 from control.enums import FatalFlag, RunStatus
 

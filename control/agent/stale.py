@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from peewee import fn
 
 from control.agent.runner import finish_run
-from control.commands.services import connected
+from control.db.database import connected
 from control.db.models import Apps, Logs, Runtime, utcnow
 from control.enums import RuntimeStatus
 

@@ -20,8 +20,8 @@ from peewee import IntegrityError, fn
 from control.apps.services import AppFilter, _filtered
 from control.bulk.models import BulkJob, BulkJobItem, BulkOutcome, BulkStatus
 from control.commands import services as commands
-from control.commands.services import Actor, connected, locking, write_transaction
-from control.db.database import database
+from control.commands.services import Actor, locking
+from control.db.database import connected, database, write_transaction
 from control.db.models import Apps, utcnow
 from control.enums import CommandFlag, FatalFlag, RunStatus
 from control.errors import Conflict, ControlError, InvalidInput, NotFound

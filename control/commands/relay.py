@@ -20,9 +20,9 @@ import threading
 from peewee import ModelSelect
 
 from control.commands.models import Command, CommandStatus, Outbox
-from control.commands.services import connected, outbox_written, write_transaction
+from control.commands.services import outbox_written
 from control.commands.transport import CommandTransport
-from control.db.database import dialect
+from control.db.database import connected, dialect, write_transaction
 from control.db.models import utcnow
 from control.errors import Unavailable
 

@@ -9,12 +9,11 @@ holds it: a manager acknowledges by clearing the flag (or through ``acknowledge`
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import threading
 import uuid
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ from control.audit.services import redact
 from control.commands import messages
 from control.commands.models import LIVE, Command, CommandStatus, Outbox
 from control.commands.wakeup import notify_outbox
-from control.db.database import database, dialect
+from control.db.database import connected, database, dialect, write_transaction
 from control.db.models import Apps, naive_utc, utcnow
 from control.enums import CommandFlag, FatalFlag, RunStatus
 from control.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
@@ -58,27 +57,6 @@ class Actor:
 
 
 # -- transactions ----------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def connected() -> Iterator[None]:
-    """A connection for the block, reusing the thread's open one (and its transaction)."""
-    if database.is_closed():
-        with database.connection_context():
-            yield
-    else:
-        yield
-
-
-def write_transaction() -> Any:
-    """A transaction that takes the write lock up front on SQLite (``BEGIN IMMEDIATE``).
-
-    A deferred SQLite transaction that reads and then writes fails at once with "database
-    is locked" when another writer committed in between; IMMEDIATE waits its turn.
-    """
-    if dialect() == "sqlite":
-        return database.atomic(lock_type="IMMEDIATE")
-    return database.atomic()
 
 
 def locking(query: ModelSelect) -> ModelSelect:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
@@ -69,3 +72,24 @@ def dialect(db: Database | None = None) -> str:
     if isinstance(target, PostgresqlDatabase):
         return "postgresql"
     return "mssql"
+
+
+@contextlib.contextmanager
+def connected() -> Iterator[None]:
+    """A connection for the block, reusing the thread's open one (and its transaction)."""
+    if database.is_closed():
+        with database.connection_context():
+            yield
+    else:
+        yield
+
+
+def write_transaction() -> Any:
+    """A transaction that takes the write lock up front on SQLite (``BEGIN IMMEDIATE``).
+
+    A deferred SQLite transaction that reads and then writes fails at once with "database
+    is locked" when another writer committed in between; IMMEDIATE waits its turn.
+    """
+    if dialect() == "sqlite":
+        return database.atomic(lock_type="IMMEDIATE")
+    return database.atomic()

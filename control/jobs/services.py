@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 from control.audit.services import redact
-from control.db.database import database
+from control.db.database import connected, database
 from control.db.models import utcnow
 from control.errors import Conflict, NotFound
 from control.jobs.models import DeadJob
 from control.querying import Page, paginate
 
 MAX_ERROR = 2000
-
-
-@contextlib.contextmanager
-def connected() -> Iterator[None]:
-    """A connection for the block, reusing the thread's open one."""
-    if database.is_closed():
-        with database.connection_context():
-            yield
-    else:
-        yield
 
 
 def record(

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any
 
 from peewee import Expression, Field
 
-from control.db.database import database
+from control.db.database import connected, database
 from control.db.models import BaseModel, FunctionLog, Logs, utcnow
 from control.settings import Settings
 
@@ -43,7 +41,7 @@ def purge_older_than(
     if where is not None:
         condition = condition & where
     removed = 0
-    with _connection():
+    with connected():
         while True:
             ids = [
                 row[0]
@@ -56,11 +54,6 @@ def purge_older_than(
             if len(ids) < batch:
                 break
     return removed
-
-
-def _connection() -> AbstractContextManager[Any]:
-    """A connection for the block; the thread's open one is reused and left open."""
-    return database.connection_context() if database.is_closed() else nullcontext()
 
 
 def _days_ago(days: int, now: dt.datetime) -> dt.datetime:
@@ -104,7 +97,7 @@ def run_retention(
         ),
         "refresh_tokens": purge_older_than(RefreshToken, RefreshToken.expires, now, batch),
     }
-    with _connection():
+    with connected():
         removed["revoked_tokens"] = purge_expired(batch)
     log.info("retention: %s", ", ".join(f"{k} {v}" for k, v in removed.items()))
     return removed

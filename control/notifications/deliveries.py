@@ -8,17 +8,16 @@ lost (a broker outage, a crashed in-process worker) so they can be enqueued agai
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from control.audit.services import REDACTED
-from control.db.database import database, dialect
+from control.db.database import connected, write_transaction
 from control.db.models import utcnow
 from control.errors import NotFound
 from control.events import EventType, publish
@@ -39,23 +38,6 @@ MAX_ERROR = 1000
 BOT_PATH = re.compile(r"/bot[^/\s]+/")
 ORDER = ((NotificationDelivery.id, True),)
 TEST_EVENT = "test"
-
-
-@contextlib.contextmanager
-def connected() -> Iterator[None]:
-    """A connection for the block, reusing the thread's open one."""
-    if database.is_closed():
-        with database.connection_context():
-            yield
-    else:
-        yield
-
-
-def write_transaction() -> Any:
-    """A transaction holding SQLite's write lock from its start (no upgrade deadlock)."""
-    if dialect() == "sqlite":
-        return database.atomic(lock_type="IMMEDIATE")
-    return database.atomic()
 
 
 def scrub(text: str, secrets: Mapping[str, Any] | None = None) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from control.db.database import dialect
+from control.db.database import connected, dialect, write_transaction
 from control.db.models import utcnow
 from control.notifications import deliveries
 from control.notifications.models import NotificationChannel, NotificationDelivery, Severity
@@ -54,7 +54,7 @@ def route_event(event: NotificationEvent) -> list[NotificationDelivery]:
     """The queued deliveries ``event`` makes, committed; duplicates in a window skipped."""
     severity = Severity(event.severity)
     created: list[NotificationDelivery] = []
-    with deliveries.connected(), deliveries.write_transaction():
+    with connected(), write_transaction():
         channels = NotificationChannel.select().where(NotificationChannel.enabled == True)  # noqa: E712
         if dialect() == "postgresql":
             # two processes routing the same event wait for each other: one dedups

@@ -19,10 +19,10 @@ from typing import Any
 
 from peewee import fn
 
+from control.db.database import connected
 from control.db.models import PipelineTask, utcnow
 from control.enums import PipelineStatus
 from control.events.types import Event, EventType
-from control.notifications.deliveries import connected
 from control.notifications.models import Severity
 from control.notifications.routing import NotificationEvent
 

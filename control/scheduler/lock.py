@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis
 from peewee import (
@@ -25,7 +24,7 @@ from peewee import (
     PeeweeException,
 )
 
-from control.db.database import database
+from control.db.database import connected, database
 from control.db.models import BaseModel, utcnow
 from control.errors import Unavailable
 from control.events.types import Event
@@ -87,7 +86,7 @@ class DatabaseTickLock:
 
     def acquire(self, job: str, tick: int, ttl_seconds: int) -> bool:
         try:
-            with _connection():
+            with connected():
                 try:
                     with database.atomic():
                         SchedulerTick.insert(job=job, tick=tick, fired_at=utcnow()).execute()
@@ -106,10 +105,6 @@ class DatabaseTickLock:
         return (
             SchedulerTick.delete().where(SchedulerTick.fired_at < utcnow() - older_than).execute()
         )
-
-
-def _connection() -> AbstractContextManager[Any]:
-    return database.connection_context() if database.is_closed() else nullcontext()
 
 
 def build_lock(redis_url: str | None) -> TickLock:

@@ -65,7 +65,7 @@ from pydantic import (
 
 from control.audit.models import AuditLog
 from control.audit.services import is_secret_name, redact
-from control.db.database import database, dialect
+from control.db.database import database, write_transaction
 from control.db.fields import JSONField
 from control.db.models import BaseModel, utcnow
 from control.errors import InvalidInput
@@ -443,13 +443,6 @@ def effective_config(
     return {"settings": entries}
 
 
-def _write_transaction() -> Any:
-    # SQLite: take the write lock up front, so the read-then-write cannot be "locked"
-    if dialect() == "sqlite":
-        return database.atomic(lock_type="IMMEDIATE")
-    return database.atomic()
-
-
 def update(
     settings: Settings,
     changes: Mapping[str, Any],
@@ -465,7 +458,7 @@ def update(
     overrides row columns (the API passes the request's ip, method, endpoint, status).
     """
     clean = validate_changes(changes)
-    with _write_transaction():
+    with write_transaction():
         before = stored_overrides()
         now = utcnow()
         listed = []

@@ -20,6 +20,7 @@ from control.bulk import services as bulk
 from control.bulk.models import BulkJob, BulkJobItem, BulkStatus
 from control.commands.models import Command
 from control.commands.services import Actor
+from control.db.database import connected
 from control.db.models import Apps
 from control.enums import RunStatus
 from control.settings import load_settings
@@ -85,7 +86,7 @@ def new_job() -> str:
 
 
 def status(job_id: str) -> BulkStatus:
-    with bulk.connected():
+    with connected():
         return BulkJob.get_by_id(job_id).status
 
 
@@ -160,7 +161,7 @@ def test_a_worker_killed_mid_job_finishes_on_redelivery(request, db, fleet):
         actor.send(job_id)
 
         def handled() -> int:
-            with bulk.connected():
+            with connected():
                 return BulkJobItem.select().where(BulkJobItem.job == job_id).count()
 
         assert wait_until(lambda: handled() >= 40, 60)
