@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from types import FrameType
 
 import click
 
-from control.cli.context import bind_database, settings
-from control.db import migrate
+from control.cli.context import bind_migrated_database, settings, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +32,7 @@ def agent(groups: tuple[str, ...], name: str | None) -> None:
     from control.agent.agent import build_agent  # the agent's imports only when asked for
 
     conf = settings()
-    db = bind_database()
-    waiting = migrate.pending(db)
-    db.close()
-    if waiting:
-        raise click.ClickException(
-            f"{len(waiting)} migration(s) pending ({', '.join(waiting)}); run 'dcctl db upgrade'"
-        )
+    bind_migrated_database()
     logging.getLogger("pika").setLevel(logging.WARNING)
     if conf.rabbitmq_url is None:
         log.warning(
@@ -51,14 +41,7 @@ def agent(groups: tuple[str, ...], name: str | None) -> None:
             conf.agent_poll_seconds,
         )
     runner = build_agent(conf, name=name, groups=_split(groups))
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        log.info("agent stopping (signal %s)", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = stop_on_signals("agent")
     runner.start()
     try:
         while not stop.wait(1.0):

@@ -7,18 +7,14 @@ On PostgreSQL the relay also LISTENs for the commit of each new command
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from types import FrameType
 
 import click
 
-from control.cli.context import bind_database, settings
+from control.cli.context import bind_migrated_database, settings, stop_on_signals
 from control.commands.factory import build_transport
 from control.commands.relay import relay_once, run_relay
 from control.commands.services import outbox_written
 from control.commands.wakeup import OutboxListener, connect_like
-from control.db import migrate
 from control.db.database import dialect
 
 log = logging.getLogger(__name__)
@@ -52,13 +48,7 @@ def relay(batch: int, idle_sleep: float, once: bool) -> None:
             "DC_RABBITMQ_URL is not set: in the embedded default the web process relays "
             "commands itself"
         )
-    db = bind_database()
-    waiting = migrate.pending(db)
-    db.close()
-    if waiting:
-        raise click.ClickException(
-            f"{len(waiting)} migration(s) pending ({', '.join(waiting)}); run 'dcctl db upgrade'"
-        )
+    db = bind_migrated_database()
     # pika logs every failed connection attempt at ERROR; the relay logs one warning
     # per failed row instead, with the reason.
     logging.getLogger("pika").setLevel(logging.CRITICAL)
@@ -72,15 +62,7 @@ def relay(batch: int, idle_sleep: float, once: bool) -> None:
                     break
             click.echo(f"published {total}")
             return
-        stop = threading.Event()
-
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            log.info("relay stopping (signal %s)", signum)
-            stop.set()
-            outbox_written.set()  # wake it from its idle wait
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+        stop = stop_on_signals("relay", also=outbox_written.set)  # wakes its idle wait
         listener = None
         if dialect(db) == "postgresql":
             listener = OutboxListener(connect_like(db), outbox_written)

@@ -15,15 +15,11 @@ event with the same lock, so an event is routed once.
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
 
-from control.cli.context import bind_database, settings
-from control.db import migrate
+from control.cli.context import bind_migrated_database, settings, stop_on_signals
 
 if TYPE_CHECKING:
     from control.events.interface import EventBus
@@ -47,13 +43,7 @@ def scheduler() -> None:
             "DC_BROKER is memory: no worker outside this process would receive the "
             "messages; set DC_RABBITMQ_URL (or DC_BROKER=redis)"
         )
-    db = bind_database()
-    waiting = migrate.pending(db)
-    db.close()
-    if waiting:
-        raise click.ClickException(
-            f"{len(waiting)} migration(s) pending ({', '.join(waiting)}); run 'dcctl db upgrade'"
-        )
+    bind_migrated_database()
     logging.getLogger("pika").setLevel(logging.WARNING)
     from workers.broker import broker  # the broker only: no actor is declared by it
 
@@ -73,14 +63,7 @@ def scheduler() -> None:
             "no DC_REDIS_URL: events of other processes cannot reach this one, so none "
             "is routed to notification channels (channel tests and the API still send)"
         )
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        log.info("scheduler stopping (signal %s)", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = stop_on_signals("scheduler")
     runner.start()
     if router is not None:
         router.start()

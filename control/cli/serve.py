@@ -11,8 +11,7 @@ from collections.abc import Iterator
 import click
 import uvicorn
 
-from control.cli.context import bind_database, settings
-from control.db import migrate
+from control.cli.context import bind_migrated_database, settings
 
 
 class _Server(uvicorn.Server):
@@ -59,13 +58,7 @@ def _dashboard_child(enabled: bool) -> Iterator[subprocess.Popen[bytes] | None]:
 def serve(host: str | None, port: int | None, with_dashboard: bool) -> None:
     """Serve the API with the in-process parts; stops cleanly on SIGTERM."""
     conf = settings()
-    db = bind_database()
-    waiting = migrate.pending(db)
-    db.close()
-    if waiting:
-        raise click.ClickException(
-            f"{len(waiting)} migration(s) pending ({', '.join(waiting)}); run 'dcctl db upgrade'"
-        )
+    bind_migrated_database()
     config = uvicorn.Config(
         "web.asgi:app",  # by name: control/ never imports web/
         host=host or conf.api_host,
