@@ -6,11 +6,11 @@ break the schema are a 422 with one detail per bad field.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import falcon
 import falcon.asgi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from web.errors import ApiError, detail
 
@@ -27,6 +27,20 @@ class BodyModel(BaseModel):
     """Base for JSON request bodies: unknown keys are refused."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class PatchModel(BodyModel):
+    """Base for PATCH bodies: only the fields sent change, and at least one must be sent."""
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("Give at least one field to change.")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, as given."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 class PageQuery(QueryModel):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator
 
 from control.commands import services as commands
 from control.enums import CommandFlag, FatalFlag, RunStatus, RuntimeStatus
 from control.errors import InvalidInput
 from web.schemas.common import PageMeta
-from web.validation import BodyModel, PageQuery
+from web.validation import PageQuery, PatchModel
 
 
 class AppListQuery(PageQuery):
@@ -97,7 +97,7 @@ class GroupsResponse(BaseModel):
     data: list[GroupCounts] = Field(description="Every group that has an app, by name.")
 
 
-class AppPatch(BodyModel):
+class AppPatch(PatchModel):
     """Configuration fields to change; omitted fields keep their values."""
 
     settings: dict[str, Any] | None = Field(
@@ -143,13 +143,3 @@ class AppPatch(BodyModel):
         if value is None:
             raise ValueError("cannot be null")
         return value
-
-    @model_validator(mode="after")
-    def _something(self) -> AppPatch:
-        if not self.model_fields_set:
-            raise ValueError("Give at least one field to change.")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        """The fields the client sent, as given."""
-        return {name: getattr(self, name) for name in self.model_fields_set}

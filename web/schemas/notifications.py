@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator
 
 from control.notifications.services import EVENTS
 from web.schemas.common import CursorMeta, PageMeta
-from web.validation import BodyModel, CursorQuery, QueryModel
+from web.validation import BodyModel, CursorQuery, PatchModel, QueryModel
 
 ChannelTypeName = Literal["telegram", "email", "webhook"]
 SeverityName = Literal["info", "warning", "error", "critical"]
@@ -48,7 +48,7 @@ class ChannelCreate(BodyModel):
     dedup_window_seconds: int = WINDOW
 
 
-class ChannelPatch(BodyModel):
+class ChannelPatch(PatchModel):
     """Fields to change. ``config`` is merged over the stored one: an omitted secret is
     kept, a given one replaced, ``null`` removes an optional key. The type is fixed."""
 
@@ -65,16 +65,6 @@ class ChannelPatch(BodyModel):
         if value is None:
             raise ValueError("cannot be null")
         return value
-
-    @model_validator(mode="after")
-    def _something(self) -> ChannelPatch:
-        if not self.model_fields_set:
-            raise ValueError("Give at least one field to change.")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        """The fields the client sent."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 class Channel(BaseModel):
