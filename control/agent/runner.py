@@ -292,7 +292,8 @@ def finish_run(
     return outcome
 
 
-def _duration_text(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """A run's length as its log lines say it: ``42.5s``, ``1m07s``, ``2h05m``."""
     if seconds < 60:
         return f"{seconds:.1f}s"
     minutes, secs = divmod(int(seconds), 60)
@@ -304,7 +305,7 @@ def _duration_text(seconds: float) -> str:
 
 def describe(outcome: Outcome) -> tuple[int, str]:
     """The level and text of the run's last log line."""
-    took = _duration_text(outcome.duration_seconds)
+    took = duration_text(outcome.duration_seconds)
     counts = (
         f"{outcome.records_total} records ({outcome.records_solved} solved, "
         f"{outcome.records_failed} failed)"

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from peewee import Model, chunked
 
+from control.agent.runner import duration_text
 from control.db.database import database, dialect
 from control.db.models import (
     Apps,
@@ -432,16 +433,6 @@ def _at(base: dt.datetime, seconds: float) -> dt.datetime:
 
 def _secs(later: dt.datetime, earlier: dt.datetime) -> float:
     return (later - earlier).total_seconds()
-
-
-def _fmt_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def _fires(schedule: str, tz: str, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
@@ -970,7 +961,7 @@ class _Simulator:
                     log(at, level, module, name, message)
             self._function_log(plan, run, module, name, begin, length, total, failed)
 
-        took = _fmt_duration(cut)
+        took = duration_text(cut)
         current = next((w[0] for w in windows if w[1] + w[2] > cut), windows[-1][0])
         if run.status is RuntimeStatus.COMPLETED:
             counts = f"{run.total} records ({run.solved} solved, {run.failed} failed)"
@@ -1346,7 +1337,7 @@ class _Simulator:
             run.total, run.solved, run.failed = len(mine), solved, failed
         else:
             run.total, run.solved, run.failed = total, total - failed, failed
-        took = _fmt_duration(cut)
+        took = duration_text(cut)
         if run.status is RuntimeStatus.STOPPED:
             drain = f"Received SIGTERM (deploy); draining {rng.randint(0, 12)} in-flight {unit}"
             log(max(1.0, cut - 2), INFO, module, "serve", drain)
