@@ -267,6 +267,18 @@ def wait_until_quiet(max_busy: float = 25.0, timeout: float = 600.0) -> float:
     return busy
 
 
+def cpu_per_request_lines(*series: Series) -> list[str]:
+    """``CPU per request at concurrency N: server … ms, load client … ms`` for each API
+    series that measured its processes' CPU."""
+    return [
+        f"CPU per request at concurrency {s.label.rsplit(' ', 1)[-1]}: "
+        f"server {fmt_ms(s.cpu_per_op['server'])} ms, "
+        f"load client {fmt_ms(s.cpu_per_op['client'])} ms"
+        for s in series
+        if s.cpu_per_op
+    ]
+
+
 def busy_warning(busy_before: float, max_busy: float, waited: float) -> list[str]:
     """The lines a recorded section starts with when other work kept the machine busy."""
     if busy_before < max_busy:

@@ -51,6 +51,7 @@ from _common import (
     busy_warning,
     captured_sql,
     code_version,
+    cpu_per_request_lines,
     create_bench_user,
     dcctl_serve,
     exclusive_machine,
@@ -302,13 +303,7 @@ def report(
         f"API rps / raw qps at concurrency 1: "
         f"**{api_c1.rate / raw_seq.rate:.2f}** ({api_c1.rate:.0f} vs {raw_seq.rate:.0f} /s)",
     ]
-    for r in (api_c1, api):
-        if r.cpu_per_op:
-            ratios.append(
-                f"CPU per request at concurrency {r.label.rsplit(' ', 1)[-1]}: "
-                f"server {fmt_ms(r.cpu_per_op['server'])} ms, "
-                f"load client {fmt_ms(r.cpu_per_op['client'])} ms"
-            )
+    ratios += cpu_per_request_lines(api_c1, api)
     return markdown_table(headers, rows), ratios
 
 

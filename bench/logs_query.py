@@ -53,6 +53,7 @@ from _common import (
     Series,
     Statement,
     captured_sql,
+    cpu_per_request_lines,
     create_bench_user,
     dcctl_serve,
     fmt_ms,
@@ -345,13 +346,7 @@ def report(
         f"**{like.pct(50) / raw_seq.pct(50):.1f}x** "
         f"({fmt_ms(like.pct(50))} vs {fmt_ms(raw_seq.pct(50))} ms)",
     ]
-    for r in (api_c1, api):
-        if r.cpu_per_op:
-            ratios.append(
-                f"CPU per request at concurrency {r.label.rsplit(' ', 1)[-1]}: "
-                f"server {fmt_ms(r.cpu_per_op['server'])} ms, "
-                f"load client {fmt_ms(r.cpu_per_op['client'])} ms"
-            )
+    ratios += cpu_per_request_lines(api_c1, api)
     return markdown_table(headers, rows), ratios
 
 
