@@ -6,26 +6,33 @@ time (50 apps, mostly INFO, messages of 40-160 characters):
 
 * the agent's path: records logged on a run's ``ctx.log`` (``logging.Logger.log``), the
   ``RunLogHandler`` turning them into rows, the ``LogBatcher`` writing batches of 500
-  with one multi-row ``INSERT … RETURNING id`` each and publishing one ``log.entry``
+  (ids from the sequence in one round trip, then ``COPY … FROM STDIN``; by its background
+  thread while the run goes on logging) and publishing one ``log.entry``
   event per row on the in-process bus (as the embedded agent does; nobody subscribed).
   From one thread (one run logging), from ``--threads`` threads at once (that many runs
   logging), and from one thread with the events off;
 * ``COPY logs (…) FROM STDIN`` with psycopg2 of the same rows, the text buffer built
   inside the timing.
 
+The one-run agent series and COPY alternate for ``--rounds`` rounds (a burst of other
+work on a shared machine then falls on both) and the table keeps each one's median.
+
 Each series starts on an empty table (``TRUNCATE``) and ends when every row is
 committed. Prints a table and the ratio; ``--record`` rewrites this benchmark's section
 of bench/RESULTS.md.
 
-    .venv/bin/python bench/agent_ingest.py [--rows 200000] [--threads 4] [--record]
+    .venv/bin/python bench/agent_ingest.py [--rows 200000] [--threads 4] [--rounds 3] [--record]
+    .venv/bin/python bench/agent_ingest.py --profile 20000 [--top 20]   # where the time goes
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import io
 import logging
+import pstats
 import random
 import sys
 import threading
@@ -168,6 +175,54 @@ def through_agent(
     return Result(label, len(records), seconds)
 
 
+def profile_agent(url: str, records: Sequence[Record], top: int) -> str:
+    """cProfile of the one-run agent series, the logging and the writer thread merged:
+    the ``top`` entries by own time, as text."""
+    profiles: list[cProfile.Profile] = []
+    run = LogBatcher._run
+
+    def profiled_run(self: LogBatcher) -> None:
+        profile = cProfile.Profile()
+        profiles.append(profile)
+        profile.enable()
+        try:
+            run(self)
+        finally:
+            profile.disable()
+
+    truncate(url)
+    LogBatcher._run = profiled_run  # type: ignore[method-assign]
+    try:
+        batcher = LogBatcher(batch_size=DEFAULT_BATCH, interval=1.0).start()
+    finally:
+        LogBatcher._run = run  # type: ignore[method-assign]
+    contexts = {
+        app: AppContext(
+            app_id=app,
+            runtime_id=f"20250115_073000_{app}",
+            settings={},
+            batcher=batcher,
+            logger_name=f"collectors.{app}",
+        )
+        for app in APPS
+    }
+    main = cProfile.Profile()  # this thread logs, as one run's thread does
+    began = time.perf_counter()
+    main.enable()
+    for record in records:
+        contexts[record.app].log.log(record.level, record.message)
+    batcher.close()
+    main.disable()
+    seconds = time.perf_counter() - began
+    out = io.StringIO()
+    stats = pstats.Stats(main, stream=out)
+    for profile in profiles:
+        stats.add(profile)
+    out.write(f"{len(records):,} rows in {seconds:.2f} s under the profiler\n")
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
@@ -197,6 +252,15 @@ def raw_copy(url: str, records: Sequence[Record], label: str) -> Result:
     return Result(label, len(records), seconds)
 
 
+ONE_RUN = "agent: `ctx.log` → batches of 500 + events, 1 run"
+COPY_SERIES = "raw `COPY logs FROM STDIN`, psycopg2"
+
+
+def median(results: Sequence[Result]) -> Result:
+    """The median of ``results`` by time (the upper one of an even count)."""
+    return sorted(results, key=lambda r: r.seconds)[len(results) // 2]
+
+
 def report(results: Sequence[Result], copy: Result) -> tuple[str, list[str]]:
     rows = [
         [
@@ -222,10 +286,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=200_000, help="log records per series")
     parser.add_argument("--threads", type=int, default=4, help="runs logging at once")
     parser.add_argument("--seed", type=int, default=7, help="seed of the records")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="agent/COPY rounds, alternating (median kept)"
+    )
+    parser.add_argument("--note", default="", help="a sentence recorded under the table")
     parser.add_argument("--record", action="store_true", help="rewrite bench/RESULTS.md")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="ROWS",
+        help="instead: cProfile the one-run agent series on ROWS records (both threads), "
+        "print its top entries",
+    )
+    parser.add_argument("--top", type=int, default=20, help="entries --profile prints")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     install(MemoryBus())  # the embedded agent's bus; publishing never blocks on a reader
+
+    if args.profile:
+        records = make_records(args.profile, args.seed)
+        with scratch_database("bench_agent_ingest") as url:
+            db = init_database(url)
+            try:
+                migrate.upgrade(db)
+                db.close()
+                through_agent(url, records[:5000], 1, True, "warm-up")
+                print(profile_agent(url, records, args.top))
+            finally:
+                if hasattr(db, "close_all"):
+                    db.close_all()
+        return 0
 
     records = make_records(args.rows, args.seed)
     with scratch_database("bench_agent_ingest") as url:
@@ -238,10 +329,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             through_agent(url, records[:5000], 1, True, "warm-up")
             with exclusive_machine():
                 load_before = load_average()
-                log.info("agent handler, 1 thread ...")
-                one = through_agent(
-                    url, records, 1, True, "agent: `ctx.log` → batches of 500 + events, 1 run"
-                )
+                # agent and COPY alternate, so a burst of other work on a shared machine
+                # falls on both; each keeps its median round
+                ones, copies = [], []
+                for round_no in range(1, args.rounds + 1):
+                    log.info("round %d: agent handler, 1 thread, then raw COPY ...", round_no)
+                    ones.append(through_agent(url, records, 1, True, ONE_RUN))
+                    copies.append(raw_copy(url, records, COPY_SERIES))
+                one, copy = median(ones), median(copies)
                 log.info("agent handler, %d threads ...", args.threads)
                 many = through_agent(
                     url,
@@ -254,8 +349,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 quiet = through_agent(
                     url, records, 1, False, "agent: `ctx.log` → batches of 500, no events, 1 run"
                 )
-                log.info("raw COPY ...")
-                copy = raw_copy(url, records, "raw `COPY logs FROM STDIN`, psycopg2")
                 load_after = load_average()
         finally:
             if not db.is_closed():
@@ -269,6 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(table)
     print()
+    rounds = ", ".join(f"{c.seconds / a.seconds:.2f}" for a, c in zip(ones, copies, strict=True))
+    ratios.append(f"agent / COPY in each round (alternating): {rounds}; the table keeps medians")
     for line in ratios:
         print(line.replace("**", ""))
     print(f"load average before {load_before}, after {load_after}")
@@ -279,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "## agent_ingest: log records from the agent into PostgreSQL, beside COPY",
                 "",
                 f"Run {now_utc()} with `bench/agent_ingest.py --rows {args.rows} "
-                f"--threads {args.threads}` on code {code_version()}.",
+                f"--threads {args.threads} --rounds {args.rounds}` on code {code_version()}.",
                 "",
                 "Machine: " + "; ".join(f"{k} {v}" for k, v in machine.items()) + ". "
                 f"Load average (1/5/15 min) before the measurements {load_before}, "
@@ -289,7 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "40-160 characters) per series, each series on an emptied `logs` table "
                 "with its indexes (GIN full-text included), timed until every row is "
                 "committed. Agent = `AppContext.log` → `RunLogHandler` → `LogBatcher` "
-                f"(batches of {DEFAULT_BATCH}, one `INSERT … RETURNING id` each, a "
+                f"(batches of {DEFAULT_BATCH}: ids by one `SELECT nextval(…) FROM "
+                "generate_series(…)`, then `COPY … FROM STDIN` with those ids, written by "
+                "the batcher's thread while the run logs on; a "
                 "`log.entry` event per row on the in-process bus), as `dcctl agent` runs "
                 "it. COPY = the same rows as text through psycopg2's `copy_expert`, the "
                 "buffer built inside the timing.",
@@ -297,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 table,
                 "",
                 *(f"- {line}" for line in ratios),
+                *([f"- {args.note}"] if args.note else []),
             ]
         )
         write_results_section(NAME, body)

@@ -10,9 +10,9 @@ finished last runtime, so the list's LEFT JOIN finds rows):
   requests but never refuses one);
 * the service call in-process (``control.apps.services.list_apps``: peewee and the list
   items, no HTTP), sequentially;
-* the raw round trip of exactly the SQL that call sends (the COUNT and the SELECT with
-  the LEFT JOIN, captured from peewee's logger) on plain psycopg2 connections,
-  sequentially and with ``--concurrency`` threads.
+* the raw round trips of exactly the SQL that call sends (the COUNT, the SELECT with
+  the LEFT JOIN and the page's health verdicts, captured from peewee's logger) on plain
+  psycopg2 connections, sequentially and with ``--concurrency`` threads.
 
 The measurements run under the machine-wide benchmark lock, after waiting for other CPU
 use to settle (``--quiet-timeout``, ``--max-busy``); what was found is recorded.
@@ -46,6 +46,7 @@ from urllib.parse import urlencode
 
 import httpx
 from _common import (
+    REPO_DIR,
     Series,
     Statement,
     busy_warning,
@@ -72,10 +73,11 @@ from _common import (
 )
 
 from control.apps import services
+from control.apps.models import Apps
 from control.db import migrate
 from control.db.database import database, init_database
-from control.db.models import Apps, Runtime
 from control.querying import parse_sort
+from control.runtimes.models import Runtime
 
 NAME = "apps_list"
 SORT = "-next_run"
@@ -84,6 +86,8 @@ PAGES = (2, 3, 4)
 JWT_SECRET = "bench-apps-list-signing-secret-0123456789"  # 41 chars, never a real one
 LIST = "/api/v1/apps"
 BENCH_USER = "bench-viewer@example.com"
+# What one list call sends, in order (checked when the SQL is captured).
+STATEMENTS = ("COUNT", "SELECT with the LEFT JOIN", "the page's health verdicts")
 # Counted per token; high enough that the benchmark's requests are never refused.
 TOKEN_RATE_LIMIT = 1_000_000_000
 RATE_LIMITS = {"DC_TOKEN_RATE_LIMIT_PER_MINUTE": str(TOKEN_RATE_LIMIT)}
@@ -170,8 +174,8 @@ def capture_sql(combos: Sequence[Combo]) -> dict[Combo, list[Statement]]:
             call_service(combo)
         captured[combo] = list(statements)
     shapes = {len(s) for s in captured.values()}
-    if shapes != {2}:
-        raise RuntimeError(f"expected a COUNT and a SELECT per list call, got {shapes}")
+    if shapes != {len(STATEMENTS)}:
+        raise RuntimeError(f"expected {len(STATEMENTS)} statements per list call, got {shapes}")
     return captured
 
 
@@ -211,7 +215,9 @@ def check_answer(base_url: str, token: str, path: str) -> None:
 # --- Profile --------------------------------------------------------------------------------
 
 
-def profile_requests(url: str, token: str, paths: Sequence[str], count: int, top: int = 25) -> str:
+def profile_requests(
+    url: str, token: str, paths: Sequence[str], count: int, top: int = 25
+) -> tuple[str, list[str]]:
     """cProfile of ``count`` list requests in-process (falcon ASGI conductor).
 
     ``asyncio.to_thread`` runs its function inline while profiling, because cProfile only
@@ -265,7 +271,32 @@ def profile_requests(url: str, token: str, paths: Sequence[str], count: int, top
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
-    return out.getvalue()
+    return out.getvalue(), profile_table(stats, count)
+
+
+def _where(file: str, line: int, name: str) -> str:
+    """``module.py:line(name)`` with the directories up to the package dropped."""
+    for marker in ("site-packages/", f"{REPO_DIR}/", "lib/python3.11/"):
+        if marker in file:
+            file = file.split(marker, 1)[1]
+            break
+    return f"{file}:{line}({name})" if line else name
+
+
+def profile_table(stats: pstats.Stats, requests: int, top: int = 12) -> list[str]:
+    """The profile's top entries by own time, per request, as a markdown table."""
+    entries = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
+    rows = [
+        [
+            f"`{_where(*where)}`",
+            f"{calls / requests:.1f}",
+            f"{own / requests * 1000:.3f}",
+            f"{total / requests * 1000:.3f}",
+        ]
+        for where, (_prim, calls, own, total, _callers) in entries[:top]
+    ]
+    headers = ["function", "calls/request", "own ms/request", "cumulative ms/request"]
+    return markdown_table(headers, rows).splitlines()
 
 
 # --- Report ---------------------------------------------------------------------------------
@@ -387,10 +418,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 load_after = load_average()
 
-                profile = ""
+                profile, profile_top = "", []
                 if args.profile:
                     try:
-                        profile = profile_requests(url, token, paths, args.profile)
+                        profile, profile_top = profile_requests(url, token, paths, args.profile)
                     except Exception:  # the profile is an extra: keep the measurements
                         log.exception("profiling in-process failed")
         finally:
@@ -435,14 +466,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "as a viewer with a bearer token from the password grant (per-token rate "
                 "limit raised so it counts but never refuses); server `dcctl serve` (uvicorn, "
                 "one process, in-process key-value store, revocations in the database) on "
-                "the same machine as PostgreSQL and the load client. Raw SQL = the COUNT "
-                "and the SELECT the service sends (captured from peewee), fetched with "
-                "psycopg2. Latency = one request, or one COUNT + SELECT pair.",
+                "the same machine as PostgreSQL and the load client. Raw SQL = the "
+                f"statements the service sends ({', '.join(STATEMENTS)}; captured from "
+                "peewee), fetched with psycopg2. Latency = one request, or one set of "
+                "those statements.",
                 "",
                 *busy_warning(busy_before, args.max_busy, args.quiet_timeout),
                 table,
                 "",
                 *(f"- {line}" for line in ratios),
+                *(
+                    [
+                        "",
+                        f"Profile of {args.profile} of these requests in-process (`--profile`: "
+                        "cProfile, falcon's ASGI conductor, the worker threads' work run "
+                        "inline), top entries by own time; cProfile's overhead inflates "
+                        "the times, compare them with each other:",
+                        "",
+                        *profile_top,
+                    ]
+                    if profile_top
+                    else []
+                ),
             ]
         )
         write_results_section(NAME, body)

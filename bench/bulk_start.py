@@ -8,20 +8,25 @@ every part a real process as in production (the Procfile's ``web``, ``worker`` a
 * end to end: ``POST /api/v1/bulk/start`` with ``{"filter": {"group": "bulk"}}`` as an
   operator (bearer token from ``POST /api/v1/auth/token``) → the server matches the
   ``--apps`` apps, creates the ``BulkJob`` and sends ``apply_bulk_job`` to Dramatiq on
-  RabbitMQ → ``dramatiq workers`` applies it app by app (``issue_command``: flag,
-  ``Command``, ``Outbox`` and audit rows in one transaction, then the app's
-  ``BulkJobItem``) → ``dcctl relay`` publishes each outbox row to the exchange
-  ``dc.commands`` with a confirm and marks the command ``published``. Done when every
+  RabbitMQ → ``dramatiq workers`` splits it into one message per chunk of 500 apps and
+  applies each chunk in one transaction with set-based statements (``issue_many``:
+  flags, ``Command``, ``Outbox`` and audit rows, then the apps'
+  ``BulkJobItem``) → ``dcctl relay`` publishes a batch of outbox rows to the exchange
+  ``dc.commands``, waits for the broker's confirms of the whole batch and marks the
+  commands ``published``. Done when every
   command of the job is ``published``; the times come from the rows' own stamps
   (``bulk_job.started/finished``, ``command.requested_at/published_at``);
 * the two halves apart: the same job again with the relay stopped (the worker alone,
   POST → job completed; before it the first job's commands are acknowledged and the
   apps' flags cleared, as managers do), then ``dcctl relay`` started on those
   ``--apps`` pre-written outbox rows (the relay alone, first → last confirm);
-* raw pika: the first job's messages (the same routing keys, bodies, headers and
-  properties) published on one ``BlockingConnection`` with ``confirm_delivery()``, one
-  ``basic_publish`` at a time, each waiting for its confirm — what the relay's
-  ``RabbitMQTransport`` does, without the database.
+* raw pika one confirm at a time: the first job's messages (the same routing keys,
+  bodies, headers and properties) published on one ``BlockingConnection`` with
+  ``confirm_delivery()``, one ``basic_publish`` at a time, each waiting for its confirm;
+* raw pika with batched confirms: the same messages on one ``SelectConnection`` in
+  confirm mode, ``--relay-batch`` of them written at once and then their confirms
+  awaited together — what the relay's ``RabbitMQTransport.publish_many`` does, without
+  the database.
 
 A durable queue bound to ``dc.commands`` with ``#`` receives the messages (nothing
 consumes them; it is emptied between series and its depth checked). The scratch vhost
@@ -33,7 +38,7 @@ channel of their own, as in a deployment with RabbitMQ (``--no-redis``: in-proce
 
 The measurements run under the machine-wide benchmark lock, after waiting for other CPU
 use to settle (``--quiet-timeout``, ``--max-busy``); what was found is recorded.
-Prints tables and the ratio; ``--record`` rewrites this benchmark's section of
+Prints tables and the ratios to both raw series; ``--record`` rewrites this benchmark's section of
 bench/RESULTS.md.
 
     .venv/bin/python bench/bulk_start.py [--apps 10000] [--record]
@@ -86,10 +91,10 @@ from _common import (
     write_results_section,
 )
 
+from control.apps.models import Apps
 from control.commands.messages import CONTENT_TYPE, EXCHANGE, EXCHANGE_TYPE
 from control.db import migrate
 from control.db.database import database, init_database
-from control.db.models import Apps
 
 NAME = "bulk_start"
 JWT_SECRET = "bench-bulk-start-signing-secret-0123456789"  # never a real one
@@ -531,6 +536,94 @@ def raw_pika(
     return Series(label, latencies, wall), cpu
 
 
+def raw_pika_batched(
+    amqp_url: str,
+    messages: Sequence[tuple[str, bytes, str, dict[str, str]]],
+    warmup: int,
+    batch: int,
+) -> tuple[Series, float]:
+    """The same messages in batches of ``batch`` on one ``SelectConnection`` in confirm
+    mode: each batch written at once, then the I/O loop run until the broker has acked
+    every delivery tag of it (acks may be ``multiple``), then the next batch. Each
+    message's latency is its batch's. Also the client's CPU seconds."""
+    settled: set[int] = set()
+    low = [1]  # every delivery tag below this one is acked
+    opened: list[Any] = []
+    waiting = [0]  # the highest delivery tag the loop waits for
+
+    def on_confirm(frame: Any) -> None:
+        method = frame.method
+        if not isinstance(method, pika.spec.Basic.Ack):
+            raise RuntimeError(f"the broker nacked delivery tag {method.delivery_tag}")
+        tags = range(low[0], method.delivery_tag + 1) if method.multiple else [method.delivery_tag]
+        settled.update(tags)
+        while low[0] in settled:
+            settled.discard(low[0])
+            low[0] += 1
+        if low[0] > waiting[0]:
+            connection.ioloop.stop()
+
+    def on_channel(channel: Any) -> None:
+        def confirming(_frame: Any) -> None:
+            channel.confirm_delivery(on_confirm, callback=lambda _f: connection.ioloop.stop())
+
+        opened.append(channel)
+        channel.exchange_declare(
+            EXCHANGE, exchange_type=EXCHANGE_TYPE, durable=True, callback=confirming
+        )
+
+    def on_failed(_connection: Any, error: BaseException) -> None:
+        connection.ioloop.stop()
+        raise RuntimeError(f"raw pika connection failed: {error}")
+
+    connection = pika.SelectConnection(
+        pika.URLParameters(amqp_url),
+        on_open_callback=lambda c: c.channel(on_open_callback=on_channel),
+        on_open_error_callback=on_failed,
+        on_close_callback=lambda c, _reason: c.ioloop.stop(),
+    )
+    connection.ioloop.start()  # until confirm mode is on
+    (channel,) = opened
+    tag = 0
+
+    def publish_batch(chunk: Sequence[tuple[str, bytes, str, dict[str, str]]]) -> None:
+        nonlocal tag
+        stamp = int(time.time())
+        for routing_key, body, message_id, headers in chunk:
+            properties = pika.BasicProperties(
+                content_type=CONTENT_TYPE,
+                delivery_mode=PERSISTENT,
+                message_id=message_id,
+                timestamp=stamp,
+                headers=dict(headers),
+            )
+            channel.basic_publish(EXCHANGE, routing_key, body, properties)
+            tag += 1
+        waiting[0] = tag
+        connection.ioloop.start()  # until the batch's last tag is acked
+
+    try:
+        for i in range(0, warmup, batch):
+            publish_batch(messages[i : min(warmup, i + batch)])
+        purge_queue(amqp_url)
+        latencies: list[float] = []
+        cpu_before = time.process_time()
+        began = time.perf_counter()
+        for i in range(0, len(messages), batch):
+            chunk = messages[i : i + batch]
+            t0 = time.perf_counter()
+            publish_batch(chunk)
+            latencies += [time.perf_counter() - t0] * len(chunk)
+        wall = time.perf_counter() - began
+        cpu = time.process_time() - cpu_before
+    finally:
+        connection.close()
+        connection.ioloop.start()  # until closed
+        connection.ioloop.close()
+    label = f"raw pika: batches of {batch} `basic_publish`, then their confirms, 1 connection"
+    return Series(label, latencies, wall), cpu
+
+
 # --- Report -------------------------------------------------------------------------------
 
 
@@ -556,6 +649,8 @@ def report(
     relay_from_start: float,
     raw: Series,
     raw_cpu: float,
+    batched: Series,
+    batched_cpu: float,
 ) -> tuple[str, str, list[str]]:
     n = e2e.commands
     end = e2e.last_confirmed or float("nan")
@@ -564,16 +659,25 @@ def report(
         Row("worker alone (relay stopped): POST → job completed", n, worker.finished),
         Row("relay alone on pre-written outbox rows: first → last confirm", n, relay_seconds),
         Row(raw.label, len(raw.latencies), raw.wall),
+        Row(batched.label, len(batched.latencies), batched.wall),
     ]
     table = markdown_table(
-        ["series", "messages", "seconds", "messages/s", "raw pika is faster by"],
+        [
+            "series",
+            "messages",
+            "seconds",
+            "messages/s",
+            "/ raw pika one at a time",
+            "/ raw pika batched",
+        ],
         [
             [
                 r.label,
                 f"{r.messages:,}",
                 f"{r.seconds:.2f}",
                 f"{r.rate:,.0f}",
-                f"{raw.rate / r.rate:.1f}x",
+                f"{r.rate / raw.rate:.2f}x",
+                f"{r.rate / batched.rate:.2f}x",
             ]
             for r in rows
         ],
@@ -592,15 +696,20 @@ def report(
     applying = e2e.finished - e2e.started
     alone = worker.finished - worker.started
     ratios = [
-        f"end to end / raw pika: **{rows[0].rate / raw.rate:.2f}** "
+        f"end to end / raw pika one confirm at a time: **{rows[0].rate / raw.rate:.2f}** "
         f"({rows[0].rate:,.0f} vs {raw.rate:,.0f} commands/s)",
+        f"end to end / raw pika with batched confirms: **{rows[0].rate / batched.rate:.2f}** "
+        f"({rows[0].rate:,.0f} vs {batched.rate:,.0f} commands/s)",
         f"worker applying the job: {n / applying:,.0f} apps/s with the relay running, "
         f"{n / alone:,.0f} apps/s alone ({applying:.2f} s vs {alone:.2f} s)",
-        f"relay alone / raw pika: **{rows[2].rate / raw.rate:.2f}** "
-        f"({rows[2].rate:,.0f} vs {raw.rate:,.0f} messages/s; from the relay process's "
-        f"start {relay_from_start:.2f} s)",
+        f"relay alone / raw pika one at a time: **{rows[2].rate / raw.rate:.2f}**, "
+        f"/ raw pika batched: **{rows[2].rate / batched.rate:.2f}** "
+        f"({rows[2].rate:,.0f} vs {raw.rate:,.0f} and {batched.rate:,.0f} messages/s; from "
+        f"the relay process's start {relay_from_start:.2f} s)",
         f"raw pika publish + confirm: p50 {fmt_ms(raw.pct(50))} ms, "
         f"p99 {fmt_ms(raw.pct(99))} ms, client CPU {1e6 * raw_cpu / len(raw.latencies):.0f} µs "
+        "per message",
+        f"raw pika batched: client CPU {1e6 * batched_cpu / len(batched.latencies):.0f} µs "
         "per message",
     ]
     if e2e.last_confirmed is not None:
@@ -631,10 +740,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--apps", type=int, default=10_000, help="apps the bulk START matches")
     parser.add_argument("--seed", type=int, default=7, help="seed of the app rows")
     parser.add_argument("--relay-batch", type=int, default=100, help="dcctl relay --batch")
+    parser.add_argument("--worker-threads", type=int, default=1, help="dramatiq workers --threads")
     parser.add_argument(
-        "--worker-threads", type=int, default=1, help="dramatiq workers --threads (1 process)"
+        "--worker-processes", type=int, default=1, help="dramatiq workers --processes"
     )
     parser.add_argument("--warmup", type=int, default=200, help="raw pika messages first")
+    parser.add_argument(
+        "--raw-messages",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the raw pika series publish the first N of the job's messages (default: all)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=1800, help="seconds a job may take before failing"
     )
@@ -684,9 +801,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             venv = REPO_DIR / ".venv" / "bin"
             worker_argv = [
                 str(venv / "dramatiq"),
+                "workers.broker:setup",
                 "workers",
                 "--processes",
-                "1",
+                str(args.worker_processes),
                 "--threads",
                 str(args.worker_threads),
                 "--worker-shutdown-timeout",
@@ -762,10 +880,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                     raise RuntimeError(f"{depth} messages in {QUEUE}, expected {args.apps}")
                 log.info("  first to last confirm %.2f s", relay_seconds)
 
-                log.info("raw pika, %d messages with confirms ...", args.apps)
-                messages = outbox_messages(url, job1)
+                log.info("raw pika, %d messages with confirms ...", args.raw_messages or args.apps)
+                messages = outbox_messages(url, job1)[: args.raw_messages]
                 purge_queue(amqp_url)
                 raw, raw_cpu = raw_pika(amqp_url, messages, args.warmup)
+                depth = queue_depth(amqp_url)
+                if depth != len(messages):
+                    raise RuntimeError(f"{depth} messages in {QUEUE}, expected {len(messages)}")
+                log.info(
+                    "raw pika, %d messages in batches of %d ...", len(messages), args.relay_batch
+                )
+                purge_queue(amqp_url)
+                batched, batched_cpu = raw_pika_batched(
+                    amqp_url, messages, args.warmup, args.relay_batch
+                )
                 depth = queue_depth(amqp_url)
                 if depth != len(messages):
                     raise RuntimeError(f"{depth} messages in {QUEUE}, expected {len(messages)}")
@@ -777,7 +905,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if hasattr(db, "close_all"):
                 db.close_all()
 
-    table, timeline, ratios = report(e2e, alone, relay_seconds, relay_from_start, raw, raw_cpu)
+    table, timeline, ratios = report(
+        e2e, alone, relay_seconds, relay_from_start, raw, raw_cpu, batched, batched_cpu
+    )
     machine = machine_description(pg_version)
     print()
     print(table)
@@ -791,6 +921,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"load average before {load_before}, after {load_after}"
     )
 
+    raw_which = "all" if len(messages) == args.apps else f"the first {len(messages):,} of"
     if args.record:
         body = "\n".join(
             [
@@ -809,8 +940,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f'`POST {START_PATH}` with `{{"filter": {{"group": "{GROUP}"}}}}` as an '
                 "operator with a bearer token; every part its own process on the same "
                 "machine as PostgreSQL and RabbitMQ: `dcctl serve` (uvicorn, one process, "
-                "`DC_EMBEDDED_BACKGROUND=false`), `dramatiq workers --processes 1 --threads "
-                f"{args.worker_threads}` (Dramatiq on RabbitMQ with publisher confirms), "
+                "`DC_EMBEDDED_BACKGROUND=false`), `dramatiq workers --processes "
+                f"{args.worker_processes} --threads {args.worker_threads}` "
+                "(Dramatiq on RabbitMQ with publisher confirms), "
                 f"`dcctl relay --batch {args.relay_batch}` (the Procfile's, polling every "
                 "second when idle); events "
                 + ("in-process" if args.no_redis else "on Redis pub/sub")
@@ -824,10 +956,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "with the relay stopped, "
                 "after the first job's commands were acknowledged and the flags cleared (as "
                 "managers do); relay alone = `dcctl relay` then started on those outbox rows. "
-                "Raw pika = the first job's messages (same routing keys, bodies, headers, "
+                f"Raw pika = {raw_which} the first job's messages (same routing keys, bodies, "
+                "headers, "
                 "properties) with `confirm_delivery()` on one `BlockingConnection`, one "
                 f"`basic_publish` waiting for its confirm at a time, after {args.warmup} "
-                "warm-up messages.",
+                "warm-up messages; raw pika batched = the same messages on one "
+                f"`SelectConnection` in confirm mode, {args.relay_batch} `basic_publish` at a "
+                "time (the relay's batch) and then their confirms (acks by delivery tag), "
+                "after the same warm-up. The relay publishes a batch of outbox rows, then "
+                "waits for the broker's confirms of the whole batch before marking them.",
                 "",
                 *busy_warning(busy_before, args.max_busy, args.quiet_timeout),
                 table,

@@ -35,8 +35,42 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Install the common handler on the root logger (idempotent)."""
+class QueryStringFilter(logging.Filter):
+    """Cuts the query string off the request targets in uvicorn's log records.
+
+    uvicorn logs the target with its query (``"WebSocket /api/v1/ws/logs?token=..."
+    [accepted]`` on ``uvicorn.error``, each request on ``uvicorn.access``), and a client
+    may wrongly put a credential there. The same rule as ops/gunicorn.conf.py's filter
+    (which imports no project code), for every other way the API is served.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and args:
+            record.args = tuple(
+                arg.split("?", 1)[0] if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in args
+            )
+        return True
+
+
+SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error")
+# One line per HTTP request: the API's (web/middleware/request_id.py) and the dashboard's
+# development server. DC_ACCESS_LOG_LEVEL=WARNING silences them (the demo's terminal).
+ACCESS_LOGGERS = ("web.access", "werkzeug")
+
+
+def configure_logging(level: str = "INFO", access_level: str | None = None) -> None:
+    """Install the common handler on the root logger (idempotent), and the query-string
+    filter on the server's loggers; ``access_level``, when given, is the level of the
+    per-request access loggers."""
+    for name in SERVER_LOGGERS:
+        server_logger = logging.getLogger(name)
+        if not any(isinstance(f, QueryStringFilter) for f in server_logger.filters):
+            server_logger.addFilter(QueryStringFilter())
+    if access_level is not None:
+        for name in ACCESS_LOGGERS:
+            logging.getLogger(name).setLevel(access_level)
     root = logging.getLogger()
     for handler in root.handlers:
         if getattr(handler, "_dc_handler", False):

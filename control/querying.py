@@ -4,15 +4,48 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypeVar, cast
 
-from peewee import SQL, Field, ModelSelect, Node, fn
+from peewee import SQL, BaseQuery, ColumnBase, Field, Model, ModelSelect, Node, SelectBase, fn
 
+from control.clock import naive_utc
+from control.db import compiled
 from control.db.database import dialect
-from control.db.models import naive_utc
 from control.errors import InvalidInput
+
+M = TypeVar("M", bound=Model)
+"""The model a query selects; the helpers hand back a query of the same model."""
+V = TypeVar("V")
+
+
+def tuples(query: BaseQuery) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``query`` as tuples.
+
+    peewee's stubs type ``.tuples()`` as returning the same query, whose iterator yields
+    model instances; at run time it yields tuples. This is the one place that says so.
+    """
+    return cast("Iterator[tuple[Any, ...]]", iter(query.tuples()))
+
+
+def one_tuple(query: SelectBase) -> tuple[Any, ...]:
+    """The one row of ``query`` as a tuple (``.tuples().get()``; see :func:`tuples`)."""
+    return cast("tuple[Any, ...]", query.tuples().get())
+
+
+def primary_key(model: type[Model]) -> Field[Any]:
+    """``model``'s primary key field (peewee types it ``Field | False``: every model
+    here has one)."""
+    key: Field[Any] | Literal[False] = model._meta.primary_key
+    if key is False:
+        raise TypeError(f"{model.__name__} has no primary key")
+    return key
+
+
+def python_value(field: Field[V], value: object) -> V:
+    """A raw column value (from ``.tuples()`` or a subquery) as ``field`` reads it."""
+    return cast(V, field.python_value(value))  # type: ignore[no-untyped-call]  # peewee stub
 
 
 @dataclass(frozen=True)
@@ -41,16 +74,37 @@ def parse_sort(text: str | None, allowed: Sequence[str]) -> list[SortKey]:
 
 
 def apply_sort(
-    query: ModelSelect,
+    query: ModelSelect[M],
     keys: Sequence[SortKey],
-    columns: Mapping[str, Field],
-    tiebreak: Field,
-) -> ModelSelect:
+    columns: Mapping[str, ColumnBase],
+    tiebreak: ColumnBase,
+) -> ModelSelect[M]:
     """Order ``query`` by ``keys`` then by a unique ``tiebreak`` so pages are stable."""
     order = [columns[k.name].desc() if k.descending else columns[k.name].asc() for k in keys]
     if not any(columns[k.name] is tiebreak for k in keys):
         order.append(tiebreak.asc())
     return query.order_by(*order)
+
+
+def where_given(query: ModelSelect[M], columns: Mapping[Any, Any]) -> ModelSelect[M]:
+    """``query`` narrowed to ``column == value`` for each value given: a filter that is
+    None means any."""
+    for column, value in columns.items():
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
+def within(
+    query: ModelSelect[M], column: Any, since: dt.datetime | None, until: dt.datetime | None
+) -> ModelSelect[M]:
+    """``query`` narrowed to ``since <= column < until`` (naive UTC); a bound that is
+    None is open."""
+    if since is not None:
+        query = query.where(column >= since)
+    if until is not None:
+        query = query.where(column < until)
+    return query
 
 
 @dataclass(frozen=True)
@@ -67,16 +121,23 @@ class Page:
         return math.ceil(self.total / self.per_page) if self.total else 0
 
 
-def paginate(query: ModelSelect, page: int, per_page: int) -> Page:
-    """Run ``query`` for one offset page and count the whole result."""
+def paginate(query: ModelSelect[M], page: int, per_page: int, key: Hashable | None = None) -> Page:
+    """Run ``query`` for one offset page and count the whole result.
+
+    With a ``key`` that determines ``query`` completely (control/db/compiled.py), both
+    statements are rendered to SQL once per key and page."""
+    if key is not None:
+        total = compiled.count(key, query)
+        rows = compiled.rows((key, page, per_page), query.paginate(page, per_page))
+        return Page(rows=rows, page=page, per_page=per_page, total=total)
     total = query.order_by().count()
     rows = list(query.paginate(page, per_page))
     return Page(rows=rows, page=page, per_page=per_page, total=total)
 
 
 def keyset_page(
-    query: ModelSelect,
-    order: Sequence[tuple[Field, bool]],
+    query: ModelSelect[M],
+    order: Sequence[tuple[Field[Any], bool]],
     after: Sequence[Any] | None,
     limit: int,
 ) -> tuple[list[Any], tuple[Any, ...] | None]:
@@ -84,10 +145,19 @@ def keyset_page(
 
     The last field of ``order`` must be unique so that the key identifies a row. Returns
     the rows and the key of the last row when more rows follow, else None.
+
+    Past the first page the condition is ``first <= key AND (first < key OR ...)``
+    (``>=`` ascending): the leading bound alone is a range an index on the first field
+    (or on a filter column and it) starts from, so a deep page reads about as many rows
+    as the first instead of skipping every row before it. The OR alone is not a range to
+    the planner. (Row values, ``(a, b) < (x, y)``, would say the same but SQL Server has
+    none.)
     """
     if after is not None:
         if len(after) != len(order):
             raise InvalidInput("cursor does not fit this query", field="cursor")
+        first, first_descending = order[0]
+        query = query.where(first <= after[0] if first_descending else first >= after[0])
         clauses = []
         for depth, (field, descending) in enumerate(order):
             beyond = field < after[depth] if descending else field > after[depth]
@@ -120,7 +190,7 @@ BUCKET_UNITS = ("hour", "day")
 _SQLITE_BUCKET_FORMATS = {"hour": "%Y-%m-%dT%H:00:00", "day": "%Y-%m-%dT00:00:00"}
 
 
-def time_bucket(field: Node, unit: str) -> Node:
+def time_bucket(field: Node, unit: str) -> ColumnBase:
     """``field`` truncated to the start of its ``unit`` ('hour' or 'day'), in SQL.
 
     PostgreSQL ``date_trunc``, SQLite ``strftime`` (ISO text), SQL Server
@@ -142,4 +212,7 @@ def bucket_start(value: Any) -> dt.datetime:
     """A :func:`time_bucket` value as a naive UTC datetime, whatever the dialect."""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return naive_utc(value)
+    start = naive_utc(value)
+    if start is None:
+        raise ValueError("a time bucket has no start")
+    return start

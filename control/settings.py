@@ -59,8 +59,11 @@ class Settings(BaseSettings):
     jwt_public_key_file: Path | None = None
     jwt_issuer: str = "data-collector"
     jwt_audience: str = "data-collector-api"
-    jwt_expiry_minutes: int = Field(30, ge=1, le=24 * 60)
+    jwt_expiry_minutes: int | float = Field(30, gt=0, le=24 * 60)  # fractions: 0.1 = 6 s
     refresh_expiry_days: int = Field(7, ge=1, le=90)
+    # A verified bearer token's principal is kept this long; a revocation made in another
+    # process takes effect within it (docs/security.md). 0: verify on every request.
+    principal_cache_seconds: float = Field(5, ge=0, le=60)
 
     # Request protection
     cors_origins: StrList = Field(default_factory=list)
@@ -68,6 +71,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(100, ge=1)
     auth_rate_limit_per_minute: int = Field(10, ge=1)
     token_rate_limit_per_minute: int = Field(1000, ge=1)
+    api_keys_per_user: int = Field(20, ge=1)  # keys not revoked; one more answers 409
     trusted_proxies: StrList = Field(default_factory=list)
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # GET /metrics without credentials from these addresses (IPs or CIDRs)
@@ -79,6 +83,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Dramatiq's broker (workers/broker.py); unset: rabbitmq with a RabbitMQ URL, else memory
     broker: Literal["rabbitmq", "redis", "memory"] | None = None
+    # RabbitMQ's management HTTP API (http://user:pass@host:15672); unset: passive declares
+    rabbitmq_management_url: str | None = None
 
     # Notifications (control/notifications, docs/notifications.md)
     telegram_api_base: str = "https://api.telegram.org"
@@ -86,8 +92,10 @@ class Settings(BaseSettings):
     notification_requeue_after_minutes: int = Field(10, ge=1, le=24 * 60)
     notification_pipeline_error_rate: float = Field(0.25, gt=0, le=1)
 
-    # Bulk jobs (control/bulk): the most apps one bulk request may match
-    bulk_max_apps: int = Field(5000, ge=1, le=1_000_000)
+    # Bulk jobs (control/bulk): the most apps one bulk request may match; a job of
+    # 100,000 apps measured (bench/RESULTS.md, bulk_start): about 3 min POST → every
+    # command confirmed on 2 busy cores, the server's and worker's memory flat
+    bulk_max_apps: int = Field(100_000, ge=1, le=1_000_000)
     # a job still queued this long (its message lost) is sent again by the scheduler's sweep
     bulk_requeue_after_minutes: int = Field(5, ge=1, le=24 * 60)
 
@@ -99,6 +107,10 @@ class Settings(BaseSettings):
     ws_auth_timeout_seconds: float = Field(5, gt=0, le=60)
     ws_recheck_seconds: float = Field(30, gt=0, le=3600)
     ws_queue_size: int = Field(256, ge=8, le=100_000)
+    # per socket: client messages (a token bucket) and backfilled log events per minute
+    ws_messages_per_second: float = Field(5, gt=0, le=10_000)
+    ws_message_burst: int = Field(20, ge=1, le=100_000)
+    ws_backfill_per_minute: int = Field(2000, ge=0, le=1_000_000)
 
     # The reference agent (control/agent, docs/apps.md)
     agent_name: str = Field("", max_length=100)  # empty: the host name
@@ -111,6 +123,8 @@ class Settings(BaseSettings):
     agent_poll_seconds: float = Field(5, gt=0, le=3600)
     agent_heartbeat_seconds: float = Field(5, gt=0, le=3600)
     agent_stale_after_seconds: float = Field(60, gt=0, le=86_400)
+    # an agent whose last heartbeat is older than this is offline (/api/v1/system/agents)
+    agent_offline_after_seconds: float = Field(30, gt=0, le=86_400)
 
     # Retention (control/maintenance): rows older than this many days are deleted
     retention_logs_days: int = Field(30, ge=1, le=3650)
@@ -125,6 +139,16 @@ class Settings(BaseSettings):
     schedule_tokens_seconds: int = Field(3600, ge=1, le=7 * 86_400)
     schedule_notifications_requeue_seconds: int = Field(300, ge=1, le=86_400)
     schedule_bulk_requeue_seconds: int = Field(60, ge=1, le=86_400)
+    schedule_health_seconds: int = Field(60, ge=1, le=86_400)
+    schedule_rollup_seconds: int = Field(300, ge=1, le=86_400)  # the function log's hourly rollup
+
+    # App health (control/health, docs/health.md): each app judged against its own history
+    health_baseline_runs: int = Field(20, ge=1, le=1000)  # completed runs in a baseline
+    health_min_runs: int = Field(3, ge=1, le=1000)  # runs before slow/low_output judge
+    health_slow_factor: float = Field(1.5, gt=0, le=1000)  # x duration p95
+    health_low_output_factor: float = Field(0.5, ge=0, le=1)  # x records p50
+    health_stalled_seconds: float = Field(15 * 60, gt=0, le=7 * 86_400)  # no progress
+    health_missed_grace_seconds: float = Field(10 * 60, ge=0, le=7 * 86_400)  # past next_run
 
     # Processes
     # embedded mode: run the outbox relay, agent and Dramatiq worker inside the web process
@@ -140,6 +164,8 @@ class Settings(BaseSettings):
     dashboard_secret_key: SecretStr = SecretStr("")
     dashboard_refresh_seconds: float = Field(4, ge=1, le=60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # the per-request access lines (API and dashboard); WARNING hides them (make demo)
+    access_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     environment: Literal["production", "development", "test"] = "production"
 
     @field_validator(
@@ -174,7 +200,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a name=module:callable pair: {entry!r}")
         return value
 
-    @field_validator("rabbitmq_url", "redis_url", mode="before")
+    @field_validator("rabbitmq_url", "redis_url", "rabbitmq_management_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -246,7 +272,7 @@ def _env_file() -> str | None:
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment (and env file), failing with one line."""
     try:
-        return Settings(_env_file=_env_file(), **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=_env_file(), **overrides)
     except ValidationError as exc:
         error = exc.errors()[0]
         message = error["msg"].removeprefix("Value error, ")

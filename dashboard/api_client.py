@@ -1,84 +1,97 @@
-"""A small synchronous client of the REST API, acting for one signed-in user.
+"""The dashboard's side of the API: one ``dcclient`` client per signed-in session.
 
 The dashboard never holds a password: it trades it for a token pair once
-(``password_login``), keeps the pair server-side (``dashboard.sessions``) and calls the
-API with the access token. When the access token is about to expire, or the API answers
-401, the client uses the refresh token once (refresh tokens are single-use: a second use
-revokes the whole session, so refreshing is serialised per session by the caller's lock).
+(``password_login``), keeps the pair server-side (``dashboard.sessions``) in an
+``ApiClient`` whose ``dcclient.Client`` calls the API with the access token. dcclient
+refreshes the pair when the access token is about to expire, or once after a 401
+(refresh tokens are single-use: its ``TokenAuth`` serialises the refresh per session).
+
+Every failure is translated here, once (``DashboardApi.request``), and reported to
+``dashboard.api_status``: no answer, a 5xx or a 429 raise ``ApiUnavailable`` (a callback
+never sleeps on ``Retry-After``: ``max_retries=0``; the page keeps its data, the outage
+banner says so and the next tick tries again), a 401 that a refresh cannot cure raises
+``NotSignedIn`` (back to the login form), any other error answer is dcclient's
+``ApiError``. An outage during a refresh is ``ApiUnavailable`` (the pair is kept), not
+a sign-out.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-API_PREFIX = "/api/v1"
+from dashboard import api_status
+from dcclient import ApiError, Client, PasswordAuth, TokenAuth, Tokens
+
+__all__ = [
+    "ApiClient",
+    "ApiError",
+    "ApiUnavailable",
+    "DashboardApi",
+    "NotSignedIn",
+    "Tokens",
+    "password_login",
+]
+
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-REFRESH_MARGIN_SECONDS = 60.0  # refresh when the access token has less left than this
+USER_AGENT = "dc-dashboard"
+UNREACHABLE = "The API is unreachable."
 
 
-class ApiError(Exception):
-    """The API answered with an error (``status``, ``code`` and ``message`` from its body)."""
+class ApiUnavailable(ApiError):
+    """The API could not be reached, or answered 5xx or 429: worth trying again later.
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
-    @classmethod
-    def from_response(cls, response: httpx.Response) -> ApiError:
-        code, message = "HTTP_ERROR", response.reason_phrase or "request failed"
-        try:
-            error = response.json().get("error") or {}
-            code = str(error.get("code") or code)
-            message = str(error.get("message") or message)
-        except (ValueError, AttributeError):
-            pass
-        return cls(response.status_code, code, message)
+    Callers show ``message`` (never the transport's text: it may name hosts and ports)."""
 
 
 class NotSignedIn(Exception):
     """No session, or its tokens can no longer be used: sign in again."""
 
 
-@dataclass
-class Tokens:
-    """One user's token pair and what the API said about it."""
-
-    access_token: str
-    refresh_token: str
-    expires_at: float  # time.time() of the access token's expiry
-    role: str
-    subject: str
-
-    @classmethod
-    def from_grant(cls, data: Mapping[str, Any], subject: str, now: float | None = None) -> Tokens:
-        issued = time.time() if now is None else now
-        return cls(
-            access_token=str(data["access_token"]),
-            refresh_token=str(data.get("refresh_token") or ""),
-            expires_at=issued + float(data.get("expires_in") or 0),
-            role=str(data.get("role") or "viewer"),
-            subject=subject,
-        )
-
-    def fresh(self, margin: float = REFRESH_MARGIN_SECONDS) -> bool:
-        return time.time() + margin < self.expires_at
+def _translated(error: ApiError) -> Exception:
+    """What a callback sees of ``error``, after telling ``api_status`` whether the API is
+    answering."""
+    if error.status is None:
+        api_status.mark_down(UNREACHABLE)
+        return ApiUnavailable(None, "UNREACHABLE", UNREACHABLE, request_id=error.request_id)
+    if error.status >= 500 or error.status == 429:
+        if error.status == 429:
+            reason = "The API is rate limiting the dashboard."
+        else:
+            reason = f"The API answered {error.status}: {error.message}"
+        api_status.mark_down(reason)
+        return ApiUnavailable(error.status, error.code, reason, request_id=error.request_id)
+    api_status.mark_up()
+    if error.status == 401:
+        return NotSignedIn(str(error))
+    return error
 
 
-def _client(base_url: str, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    # trust_env=False: the API is ours and local; HTTP(S)_PROXY must not reroute it.
-    return httpx.Client(
-        base_url=base_url.rstrip("/"), timeout=TIMEOUT, trust_env=False, transport=transport
-    )
+class DashboardApi(Client):
+    """``dcclient.Client`` with the dashboard's translation of failures (module doc)."""
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        accept: Collection[int] = (),
+    ) -> httpx.Response:
+        try:
+            response = super().request(
+                method, path, params=params, json=json, headers=headers, accept=accept
+            )
+        except ApiError as exc:
+            raise _translated(exc) from None
+        api_status.mark_up()
+        return response
 
 
 def password_login(
@@ -89,109 +102,95 @@ def password_login(
     forwarded_for: str | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> Tokens:
-    """``POST /auth/token`` with the password grant; the token pair, or ``ApiError``."""
-    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-    with _client(base_url, transport) as http:
-        response = http.post(
-            f"{API_PREFIX}/auth/token",
-            json={"username": email, "password": password},
-            headers=headers,
-        )
-    if response.status_code != 200:
-        raise ApiError.from_response(response)
-    return Tokens.from_grant(response.json()["data"], subject=email)
+    """``POST /auth/token`` with the password grant; the token pair, or ``ApiError``
+    (``status`` None: the API could not be reached). ``forwarded_for`` is the browser's
+    address, sent as ``X-Forwarded-For`` for the API's sign-in throttle."""
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
+    with Client(
+        base_url,
+        transport=transport,
+        timeout=TIMEOUT,
+        max_retries=0,
+        user_agent=USER_AGENT,
+        headers=headers,
+    ) as api:
+        return PasswordAuth(email, password).login(api.http)
 
 
-@dataclass
 class ApiClient:
-    """The API as one user sees it. ``on_tokens`` is told about every rotated pair."""
+    """The API as one signed-in user sees it: their session's client (tokens, pooled
+    connections) and the calls the pages make. ``on_tokens`` is told about every
+    rotated pair."""
 
-    base_url: str
-    tokens: Tokens
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    on_tokens: Callable[[Tokens], None] | None = None
-    transport: httpx.BaseTransport | None = None
+    def __init__(
+        self,
+        base_url: str,
+        tokens: Tokens,
+        subject: str = "",
+        *,
+        on_tokens: Callable[[Tokens], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.subject = subject  # the email the user signed in with
+        self.auth = TokenAuth(tokens, on_tokens=on_tokens)
+        # One pooled HTTP client per signed-in user, kept for the session: building an
+        # httpx.Client loads an SSL context (tens to hundreds of ms), and a kept
+        # connection spares a TCP handshake per call (bench/dashboard_refresh.py).
+        # httpx.Client is thread-safe; Werkzeug's and gunicorn's threads share it.
+        self.api = DashboardApi(
+            base_url,
+            self.auth,
+            transport=transport,
+            timeout=TIMEOUT,
+            max_retries=0,
+            user_agent=USER_AGENT,
+        )
+        self.cached_timezone: str | None = None
+        # the grid's last good answers by request (callbacks/apps_table.py): shown again,
+        # greyed, while the API is down, so the rows stay and the grid is never left waiting
+        self.last_blocks: dict[str, Any] = {}
+
+    def close(self) -> None:
+        self.api.close()
 
     # -- tokens ----------------------------------------------------------------------
 
-    def _refresh(self, stale_access: str) -> None:
-        """Rotate the pair, unless another thread did while we waited for the lock."""
-        if self.tokens.access_token != stale_access:
-            return
-        if not self.tokens.refresh_token:
-            raise NotSignedIn("no refresh token")
-        with _client(self.base_url, self.transport) as http:
-            response = http.post(
-                f"{API_PREFIX}/auth/refresh", json={"refresh_token": self.tokens.refresh_token}
-            )
-        if response.status_code != 200:
-            raise NotSignedIn(str(ApiError.from_response(response)))
-        self.tokens = Tokens.from_grant(response.json()["data"], subject=self.tokens.subject)
-        if self.on_tokens is not None:
-            self.on_tokens(self.tokens)
+    @property
+    def tokens(self) -> Tokens:
+        assert self.auth.tokens is not None  # given at construction, only ever replaced
+        return self.auth.tokens
 
-    def access_token(self, margin: float = REFRESH_MARGIN_SECONDS) -> Tokens:
-        """The current pair, refreshed first when the access token is close to expiry."""
-        with self.lock:
-            if not self.tokens.fresh(margin):
-                self._refresh(self.tokens.access_token)
-            return self.tokens
+    @property
+    def role(self) -> str:
+        return self.tokens.role or "viewer"
+
+    def access_token(self, margin: float) -> Tokens:
+        """The current pair, refreshed first when the access token has less than
+        ``margin`` seconds left (a token handed to the browser's WebSocket)."""
+        try:
+            return self.auth.current(self.api.http, margin)
+        except ApiError as exc:
+            raise _translated(exc) from None
 
     # -- requests --------------------------------------------------------------------
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        """One API call with a valid access token; a 401 is retried once after a refresh."""
-        clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
-        for attempt in (1, 2):
-            access = self.access_token().access_token
-            with _client(self.base_url, self.transport) as http:
-                response = http.request(
-                    method,
-                    f"{API_PREFIX}{path}",
-                    params=clean,
-                    json=json,
-                    headers={**(headers or {}), "Authorization": f"Bearer {access}"},
-                )
-            if response.status_code != 401:
-                return response
-            if attempt == 1:
-                with self.lock:
-                    self._refresh(access)
-        raise NotSignedIn(str(ApiError.from_response(response)))
-
     def get(self, path: str, **params: Any) -> Any:
         """``GET`` the path; the whole JSON body (``data`` and ``meta``)."""
-        response = self.request("GET", path, params=params)
-        if response.status_code != 200:
-            raise ApiError.from_response(response)
-        return response.json()
+        return self.api.get(path, **params)
 
     def post(self, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
-        response = self.request("POST", path, json=body, headers=headers)
-        if response.status_code >= 400:
-            raise ApiError.from_response(response)
-        return response.json() if response.content else None
+        return self.api.post(path, body, headers=headers)
 
     def logout(self) -> None:
-        """End the API session (its access token and refresh family); errors are ignored."""
-        with _client(self.base_url, self.transport) as http, contextlib.suppress(httpx.HTTPError):
-            http.post(
-                f"{API_PREFIX}/auth/logout",
-                headers={"Authorization": f"Bearer {self.tokens.access_token}"},
-            )
+        """End the API session (its access token and refresh family); errors are ignored.
+        The pooled connections are closed with the session (``SessionStore.drop``)."""
+        with contextlib.suppress(ApiError, NotSignedIn):
+            self.api.logout()
 
     # -- the calls the pages make ------------------------------------------------------
 
     def me(self) -> dict[str, Any]:
-        return dict(self.get("/auth/me")["data"])
+        return self.api.me()
 
     def apps_page(
         self, page: int = 1, per_page: int = 100, sort: str = "id", **filters: Any
@@ -204,13 +203,24 @@ class ApiClient:
         return list(self.get("/groups")["data"])
 
     def app(self, app_id: str) -> dict[str, Any]:
-        return dict(self.get(f"/apps/{_segment(app_id)}")["data"])
+        return self.api.app(app_id)
 
     def runtimes(self, app_id: str, limit: int = 20) -> list[dict[str, Any]]:
         return list(self.get("/runtimes", app=app_id, limit=limit)["data"])
 
-    def logs(self, app_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        return list(self.get("/logs", app=app_id, limit=limit)["data"])
+    def runtime(self, runtime_id: str) -> dict[str, Any]:
+        return self.api.runtime(runtime_id)
+
+    def logs(self, app_id: str, limit: int = 100, **filters: Any) -> list[dict[str, Any]]:
+        """The app's log records newest first; ``runtime``, ``level``, ``search``…"""
+        return list(self.get("/logs", app=app_id, limit=limit, **filters)["data"])
+
+    def function_logs(
+        self, app_id: str, since: str | None = None, until: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The app's timed function calls (``GET /performance/functions``) in a window."""
+        params = {"app": app_id, "from": since, "to": until, "limit": limit}
+        return list(self.get("/performance/functions", **params)["data"])
 
     def app_performance(self, app_id: str) -> dict[str, Any]:
         """The app's functions over the API's default window (day buckets, 30 days):
@@ -251,8 +261,102 @@ class ApiClient:
         body = {"filter": {"app_ids": app_ids}, "command": command}
         return dict(self.post("/bulk/command", body)["data"])
 
+    def recent_runs(self, app_ids: list[str], per_app: int = 10) -> dict[str, list[Any]]:
+        """The last ``per_app`` runs of each app, newest first: one call for a grid page."""
+        if not app_ids:
+            return {}
+        body = self.get("/runtimes/recent", app_ids=",".join(app_ids), per_app=per_app)
+        return dict(body["data"])
+
+    def user_settings(self) -> dict[str, Any]:
+        return dict(self.get("/settings")["data"])
+
+    def update_user_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.api.patch("/settings", changes)["data"])
+
+    def timezone(self) -> str:
+        """The user's time zone setting, read once per session (changing it here resets
+        the cached value)."""
+        if self.cached_timezone is None:
+            self.cached_timezone = str(self.user_settings().get("timezone") or "UTC")
+        return self.cached_timezone
+
+    def app_with_etag(self, app_id: str) -> tuple[dict[str, Any], str]:
+        """The app's detail and its ETag (for ``If-Match`` on PATCH)."""
+        response = self.api.request("GET", f"/apps/{_segment(app_id)}")
+        return dict(response.json()["data"]), response.headers.get("ETag", "")
+
+    def update_app(self, app_id: str, changes: dict[str, Any], etag: str) -> tuple[Any, str]:
+        """``PATCH /apps/{id}`` with ``If-Match``; ``ApiError`` 412 when it changed since."""
+        path = f"/apps/{_segment(app_id)}"
+        response = self.api.request("PATCH", path, json=changes, headers={"If-Match": etag})
+        return dict(response.json()["data"]), response.headers.get("ETag", "")
+
+    def app_command(self, app_id: str, verb: str) -> dict[str, Any]:
+        """``POST /apps/{id}/start|stop|reset``: the accepted command."""
+        return dict(self.post(f"/apps/{_segment(app_id)}/{_segment(verb)}")["data"])
+
+    def bulk_dry_run(self, app_ids: list[str], command: str) -> dict[str, Any]:
+        """How many of these apps the command would touch, without doing it."""
+        body = {"filter": {"app_ids": app_ids}, "command": command, "dry_run": True}
+        return dict(self.post("/bulk/command", body)["data"])
+
     def bulk_job(self, job_id: str) -> dict[str, Any]:
-        return dict(self.get(f"/bulk/jobs/{_segment(job_id)}")["data"])
+        return self.api.bulk_job(job_id)
+
+    # -- Data Processor and admin pages (docs/dashboard.md) ------------------------------
+
+    def pipeline_stages(self, period: str = "last_24h") -> dict[str, Any]:
+        """The stage matrix: per document type, a cell per stage with status counts."""
+        return dict(self.get("/pipelines/stages", period=period)["data"])
+
+    def pipeline_errors(self, period: str = "last_24h", limit: int = 5) -> dict[str, Any]:
+        return dict(self.get("/pipelines/errors", period=period, limit=limit)["data"])
+
+    def channels(self) -> list[dict[str, Any]]:
+        return list(self.get("/notifications/channels", per_page=100)["data"])
+
+    def create_channel(self, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.post("/notifications/channels", body)["data"])
+
+    def update_channel(self, channel_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        path = f"/notifications/channels/{_segment(str(channel_id))}"
+        return dict(self.api.patch(path, changes)["data"])
+
+    def test_channel(self, channel_id: int) -> dict[str, Any]:
+        """Queue a test send; the queued delivery (follow it in the history)."""
+        return self.api.notify_test(channel_id)
+
+    def deliveries(self, channel_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        return list(self.get("/notifications/history", channel_id=channel_id, limit=limit)["data"])
+
+    def activity(self, limit: int = 50, **filters: Any) -> dict[str, Any]:
+        """One page of the audit feed: ``data`` and ``meta.next_cursor``."""
+        return dict(self.get("/activity", limit=limit, **filters))
+
+    def dead_jobs(self, per_page: int = 100) -> list[dict[str, Any]]:
+        return list(self.get("/jobs/dead", per_page=per_page)["data"])
+
+    def requeue_dead_job(self, job_id: int) -> dict[str, Any]:
+        return self.api.requeue(job_id)
+
+    # -- health, agents and queues (docs/health.md, docs/operations.md) ----------------
+
+    def app_health(self, app_id: str) -> dict[str, Any]:
+        """``GET /apps/{id}/health``: baseline, thresholds, verdicts now, their history."""
+        return self.api.app_health(app_id)
+
+    def fleet_health(self) -> dict[str, Any]:
+        """``GET /health/fleet``: per verdict, how many apps hold it and which."""
+        return self.api.fleet_health()
+
+    def agents(self) -> list[dict[str, Any]]:
+        """``GET /system/agents``: every agent, online ones first."""
+        return self.api.agents()
+
+    def queues(self) -> dict[str, Any]:
+        """``GET /system/queues``: the queues' depths, the outbox backlog, read errors."""
+        return self.api.queues()
 
 
 def _segment(value: str) -> str:

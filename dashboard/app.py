@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         SESSION_COOKIE_PATH=PREFIX.rstrip("/"),
         MAX_CONTENT_LENGTH=1024 * 1024,
         DC_API_URL=conf.dashboard_api_url,
+        DC_TRUSTED_PROXIES=list(conf.trusted_proxies),  # login.client_address
     )
     server.extensions[EXTENSION] = SessionStore(conf.dashboard_api_url)
     csp = ["default-src 'self'"]  # replaced below once Dash knows its inline scripts
@@ -49,13 +50,13 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
     app = dash.Dash(
         "dashboard",
-        server=server,
+        server=server,  # type: ignore[arg-type]  # dash's annotation leaves out a Flask app
         url_base_pathname=PREFIX,
         assets_folder=str(ASSETS),
         serve_locally=True,  # every script from this server, never a CDN
         suppress_callback_exceptions=True,  # pages create their components on the fly
         title="Data Collector Control",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None (no title change) is documented
         compress=False,
     )
     app.layout = partial(layout.shell, int(conf.dashboard_refresh_seconds * 1000))

@@ -9,6 +9,7 @@ nothing (see ``GRAPH_CONFIG``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,7 +20,7 @@ MAX_LINES = 10  # function trends: the most-called functions only, to keep a cha
 
 # No plotly logo (a link to plotly.com), no "edit in Chart Studio"/"send to cloud" buttons,
 # no selection tools; the image export renders in the browser.
-GRAPH_CONFIG: dict[str, Any] = {
+GRAPH_CONFIG: dcc.Graph.Config = {
     "displaylogo": False,
     "showLink": False,
     "showSendToCloud": False,
@@ -65,12 +66,51 @@ def period_window(period: str, now: dt.datetime | None = None) -> Window:
     return period_start(period, current), until
 
 
+EDGE = 0.02  # of a time window, on each side: a point at "now" is drawn whole, not halved
+HEADROOM = 1.08  # the value axis reaches at least this far above the highest point
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
 def _time_axis(title: str, window: Window | None) -> dict[str, Any]:
-    """A date axis over the whole window (one point alone would get a millisecond range)."""
+    """A date axis over the whole window (one point alone would get a millisecond range),
+    a little wider on each side, so points at its edges are drawn whole."""
     axis: dict[str, Any] = {"title": {"text": title}, "automargin": True, "type": "date"}
     if window is not None:
-        axis["range"] = [_plain(window[0]), _plain(window[1])]
+        since, until = (dt.datetime.fromisoformat(_plain(w)) for w in window)
+        edge = (until - since) * EDGE
+        axis["range"] = [(since - edge).isoformat(), (until + edge).isoformat()]
     return axis
+
+
+def nice_top(highest: float) -> float:
+    """The top of a value axis that starts at zero: a round number (1, 1.2, 1.5, 2, 2.5,
+    3, 4, 5, 6 or 8 times a power of ten) at least ``HEADROOM`` times the highest value, so
+    every point sits inside the axis, below its top tick."""
+    if not highest or highest <= 0 or not math.isfinite(highest):
+        return 1.0
+    wanted = highest * HEADROOM
+    power = 10.0 ** math.floor(math.log10(wanted))
+    return next(s * power for s in NICE_STEPS if s * power >= wanted * (1 - 1e-9))
+
+
+def value_axis(title: str, values: Iterable[float | None], percent: bool = False) -> dict[str, Any]:
+    """A value axis from zero to a round number above the data (``nice_top``); fractions
+    (0-1) as percentages when ``percent``."""
+    highest = max((float(v) for v in values if v is not None), default=0.0)
+    top = min(nice_top(highest), 1.0) if percent and highest <= 1 else nice_top(highest)
+    axis: dict[str, Any] = {
+        "title": {"text": title},
+        "automargin": True,
+        "rangemode": "tozero",
+        "range": [0, top],
+    }
+    if percent:
+        axis["tickformat"] = ".0%"
+    return axis
+
+
+def _highest(traces: list[dict[str, Any]]) -> list[float]:
+    return [y for t in traces for y in t["y"] if y is not None]
 
 
 def _plain(value: str) -> str:
@@ -130,15 +170,17 @@ def throughput_figure(pipelines: list[dict[str, Any]]) -> dict[str, Any]:
         for p in pipelines
     ]
     per_hour = [p.get("throughput_per_hour", 0) for p in pipelines]
+    rates = [p.get("success_rate") for p in pipelines]
     traces = [
         {
             "type": "bar",
             "name": "completed",
             "x": types,
             "y": completed,
-            "customdata": per_hour,
+            "customdata": [[h, r or 0] for h, r in zip(per_hour, rates, strict=True)],
             "marker": {"color": STATUS_COLORS["COMPLETED"]},
-            "hovertemplate": "%{x}: %{y} completed (%{customdata}/h)<extra></extra>",
+            "hovertemplate": "%{x}: %{y} completed (%{customdata[0]}/h),"
+            " %{customdata[1]:.0%} of the tasks<extra></extra>",
         },
         {
             "type": "bar",
@@ -157,7 +199,9 @@ def throughput_figure(pipelines: list[dict[str, Any]]) -> dict[str, Any]:
             "hovertemplate": "%{x}: %{y} open<extra></extra>",
         },
     ]
-    return {"data": traces, "layout": _layout(title, "", "tasks", barmode="stack")}
+    totals = [c + f + o for c, f, o in zip(completed, failed, open_, strict=True)]
+    layout = _layout(title, "", "tasks", barmode="stack", yaxis=value_axis("tasks", totals))
+    return {"data": traces, "layout": layout}
 
 
 def _by_function(points: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -195,7 +239,13 @@ def trends_figure(
         pts = sorted(series[name], key=lambda p: p["bucket"])
         x = [p["bucket"] for p in pts]
         traces.append(_line(name, x, [p["avg_runtime_seconds"] for p in pts], " s"))
-    layout = _layout(title, "", "seconds", xaxis=_time_axis("hour (UTC)", window))
+    layout = _layout(
+        title,
+        "",
+        "seconds",
+        xaxis=_time_axis("hour (UTC)", window),
+        yaxis=value_axis("seconds", _highest(traces)),
+    )
     return {"data": traces, "layout": layout}
 
 
@@ -228,7 +278,13 @@ def runtimes_figure(
                 "hovertemplate": "%{text}<br>%{x}: %{y} s<extra></extra>",
             }
         )
-    layout = _layout(title, "", "seconds", xaxis=_time_axis("started (UTC)", window))
+    layout = _layout(
+        title,
+        "",
+        "seconds",
+        xaxis=_time_axis("started (UTC)", window),
+        yaxis=value_axis("seconds", _highest(traces)),
+    )
     return {"data": traces, "layout": layout}
 
 
@@ -252,7 +308,55 @@ def app_performance_figures(performance: dict[str, Any]) -> tuple[dict[str, Any]
         runtime.append(_line(name, x, [p["avg_runtime_seconds"] for p in pts], " s"))
         size.append(_line(name, x, [p["task_size"] for p in pts], ""))
     axis = _time_axis(f"{bucket} (UTC)", window)
+    runtime_axis = value_axis("seconds", _highest(runtime))
+    size_axis = value_axis("items", _highest(size))
     return (
-        {"data": runtime, "layout": _layout(runtime_title, "", "seconds", xaxis=axis)},
-        {"data": size, "layout": _layout(size_title, "", "items", xaxis=axis)},
+        {"data": runtime, "layout": _layout(runtime_title, "", "", xaxis=axis, yaxis=runtime_axis)},
+        {"data": size, "layout": _layout(size_title, "", "", xaxis=axis, yaxis=size_axis)},
     )
+
+
+def _level(name: str, x: list[Any], value: float, color: str, dash: str) -> dict[str, Any]:
+    """A horizontal line across the runs at ``value`` (a baseline figure)."""
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "name": f"{name} {value:g} s",
+        "x": [x[0], x[-1]] if len(x) > 1 else [x[0], x[0]],
+        "y": [value, value],
+        "line": {"color": color, "dash": dash, "width": 1.5},
+        "hovertemplate": f"{name}: {value:g} s<extra></extra>",
+    }
+
+
+def health_duration_figure(
+    runtimes: list[dict[str, Any]], baseline: dict[str, Any], slow_factor: float | None
+) -> dict[str, Any]:
+    """An app's recent runs (duration against start, one colour per outcome) with its
+    baseline drawn across them: duration p50, p95 and the ``slow`` threshold (p95 x
+    factor) from ``GET /apps/{id}/health``."""
+    title = "Run durations against the baseline"
+    timed = sorted(
+        (r for r in runtimes if r.get("duration_seconds") is not None), key=lambda r: r["started"]
+    )
+    if not timed:
+        return empty_figure("No finished runs yet", title)
+    figure = runtimes_figure(timed)
+    traces: list[dict[str, Any]] = list(figure["data"])
+    x = [r["started"] for r in timed]
+    p50, p95 = baseline.get("duration_p50"), baseline.get("duration_p95")
+    if p50 is not None:
+        traces.append(_level("p50", x, float(p50), "#6b7280", "dot"))
+    if p95 is not None:
+        traces.append(_level("p95", x, float(p95), "#d97706", "dash"))
+        if slow_factor:
+            threshold = round(float(p95) * float(slow_factor), 1)
+            traces.append(_level("slow above", x, threshold, "#dc2626", "solid"))
+    layout = _layout(
+        title,
+        "",
+        "seconds",
+        xaxis=_time_axis("started (UTC)", None),
+        yaxis=value_axis("seconds", _highest(traces)),
+    )
+    return {"data": traces, "layout": layout}

@@ -9,10 +9,11 @@ the pair server-side (``dashboard.sessions``); logout ends the API session
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+from collections.abc import Iterable
 from html import escape
 
 import flask
-import httpx
 
 from dashboard.api_client import ApiError, NotSignedIn, password_login
 from dashboard.sessions import current_client, end_session, store
@@ -57,17 +58,23 @@ def _safe_next(prefix: str, target: str) -> str:
     return prefix
 
 
-LOCAL_PROXIES = {"127.0.0.1", "::1"}
+def _listed(address: str | None, proxies: Iterable[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+        return any(ip in ipaddress.ip_network(p.strip(), strict=False) for p in proxies)
+    except ValueError:
+        return False
 
 
-def client_address(request: flask.Request) -> str | None:
+def client_address(request: flask.Request, proxies: Iterable[str]) -> str | None:
     """The browser's address, passed to the API's sign-in throttle as ``X-Forwarded-For``
-    (which the API believes only from ``DC_TRUSTED_PROXIES``). Behind a local proxy (nginx
-    overwrites ``X-Forwarded-For`` with the client's address) that header's last entry,
-    else the connecting address."""
+    (which the API believes only from ``DC_TRUSTED_PROXIES``). When the connecting peer is
+    one of the same ``DC_TRUSTED_PROXIES`` (nginx overwrites ``X-Forwarded-For`` with the
+    client's address), that header's last entry, else the connecting address: a header
+    sent straight to the dashboard is not passed on."""
     remote = request.remote_addr
     forwarded = request.headers.get("X-Forwarded-For", "")
-    if remote in LOCAL_PROXIES and forwarded.strip():
+    if forwarded.strip() and _listed(remote, proxies):
         return forwarded.split(",")[-1].strip()
     return remote
 
@@ -87,10 +94,12 @@ def install(server: flask.Flask, prefix: str) -> None:
         password = form.get("password", "")
         next_url = _safe_next(prefix, form.get("next", prefix))
         try:
-            tokens = password_login(
-                api_url, email, password, forwarded_for=client_address(flask.request)
-            )
+            forwarded_for = client_address(flask.request, server.config["DC_TRUSTED_PROXIES"])
+            tokens = password_login(api_url, email, password, forwarded_for=forwarded_for)
         except ApiError as exc:
+            if exc.status is None:
+                html = _page(prefix, "The API cannot be reached.", email=email, next_url=next_url)
+                return flask.Response(html, status=503, mimetype="text/html")
             if exc.status == 429:
                 message = "Too many sign-in attempts. Wait a minute and try again."
             elif exc.status in {400, 401, 403, 422}:
@@ -99,11 +108,8 @@ def install(server: flask.Flask, prefix: str) -> None:
                 message = f"The API refused the sign-in ({exc.status})."
             html = _page(prefix, message, email=email, next_url=next_url)
             return flask.Response(html, status=401, mimetype="text/html")
-        except httpx.HTTPError:
-            html = _page(prefix, "The API cannot be reached.", email=email, next_url=next_url)
-            return flask.Response(html, status=503, mimetype="text/html")
         end_session()  # a new session id at every sign-in (no fixation)
-        flask.session["sid"] = store().create(tokens)
+        flask.session["sid"] = store().create(tokens, email)
         return flask.redirect(next_url, code=303)
 
     @server.post(f"{prefix}logout")

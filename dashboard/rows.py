@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dashboard.paths import app_path
 
 # The Program Manager's filters: sidebar key → the API's query parameters.
 VIEWS: dict[str, dict[str, str]] = {
@@ -14,7 +18,13 @@ VIEWS: dict[str, dict[str, str]] = {
     "fatal": {"fatal_flag": "FATAL"},
     "services": {"is_service": "true"},
     "errors": {"run_status": "FAILED"},
+    "unhealthy": {"health": "unhealthy"},
 }
+# One view per health verdict (docs/health.md), reached from the Agents & queues page's
+# fleet health counts: /dashboard/apps/health-slow lists the apps holding ``slow`` now.
+VERDICTS = ("slow", "stalled", "missed", "low_output", "failing")
+SEVERITY = ("failing", "stalled", "missed", "slow", "low_output")  # health_text's order
+VIEWS.update({f"health-{verdict}": {"health": verdict} for verdict in VERDICTS})
 VIEW_LABELS = {
     "all": "All",
     "running": "Running",
@@ -22,6 +32,7 @@ VIEW_LABELS = {
     "fatal": "Fatal",
     "services": "Services",
     "errors": "Errors",
+    "unhealthy": "Unhealthy",
 }
 BULK_COMMANDS = ("ENABLE", "DISABLE", "START", "STOP", "RESTART")
 
@@ -99,13 +110,34 @@ def merge_filters(base: dict[str, str], extra: dict[str, str]) -> dict[str, str]
 def parse_time(value: str | None) -> dt.datetime | None:
     if not value:
         return None
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def short_time(value: str | None) -> str:
     """``2025-01-15 07:30:00`` (UTC) from an API timestamp; empty for none."""
     parsed = parse_time(value)
-    return parsed.strftime("%Y-%m-%d %H:%M:%S") if parsed else ""
+    return parsed.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if parsed else ""
+
+
+def utc_title(value: str | None) -> str:
+    """The full value for a tooltip: ``2025-01-15 07:30:00 UTC``."""
+    text = short_time(value)
+    return f"{text} UTC" if text else ""
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The user's time zone (a per-user API setting); UTC when unknown."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(value: str | None, tz: ZoneInfo | None = None) -> str:
+    """Compact, in the user's zone: ``01-15 08:30`` (month-day hour:minute)."""
+    parsed = parse_time(value)
+    return parsed.astimezone(tz or dt.UTC).strftime("%m-%d %H:%M") if parsed else ""
 
 
 def duration_text(seconds: float | None) -> str:
@@ -129,40 +161,90 @@ def progress_text(progress: dict[str, Any] | None) -> str:
     return f"{progress['current']}/{total}" if total is not None else str(progress["current"])
 
 
-def eta_seconds(app: dict[str, Any], now: dt.datetime | None = None) -> float | None:
-    """Time left for a running app at its current throughput (as the API's detail computes:
-    ``(total - current) / (current / (updated - run started))``)."""
-    if app.get("run_status") != "RUNNING":
-        return None
+def progress_percent(progress: dict[str, Any] | None) -> float | None:
+    """How much of the bar to fill (0-100), from the API's ``percent``."""
+    percent = (progress or {}).get("percent")
+    return None if percent is None else max(0.0, min(100.0, float(percent)))
+
+
+def app_row(app: dict[str, Any], tz: ZoneInfo | None = None) -> dict[str, Any]:
+    """One row of the Program Manager's grid (the spec's columns), showing what the API
+    says: *Last run* is its ``last_run`` (the current run while running), the ETA its
+    ``progress.eta_seconds``; times compact in the user's zone, UTC in the tooltip."""
+    last = app.get("last_run") or {}
     progress = app.get("progress") or {}
-    current, total = progress.get("current"), progress.get("total")
-    last = app.get("last_runtime") or {}
-    started = parse_time(last.get("started"))
-    updated = parse_time(progress.get("updated")) or now
-    if not current or total is None or started is None or updated is None:
-        return None
-    elapsed = (updated - started).total_seconds()
-    if elapsed <= 0:
-        return None
-    return max(0.0, (total - current) / (current / elapsed))
-
-
-def app_row(app: dict[str, Any]) -> dict[str, Any]:
-    """One row of the Program Manager's grid (the spec's columns)."""
-    last = app.get("last_runtime") or {}
     return {
         "id": app["id"],
         "group": app.get("group", ""),
         "parent": app.get("parent", ""),
         "app": app.get("app", ""),
-        "last_run": short_time(last.get("started")),
-        "next_run": short_time(app.get("next_run")),
+        "last_run": local_time(last.get("started"), tz),
+        "last_run_utc": utc_title(last.get("started")),
+        "last_status": last.get("status", ""),
+        "next_run": local_time(app.get("next_run"), tz),
+        "next_run_utc": utc_title(app.get("next_run")),
         "run_status": app.get("run_status", ""),
-        "progress": progress_text(app.get("progress")),
-        "eta": duration_text(eta_seconds(app)),
+        "progress": progress_text(progress),
+        "progress_percent": progress_percent(progress),
+        "eta": duration_text(progress.get("eta_seconds")),
         "fatal_flag": app.get("fatal_flag", ""),
         "disabled": "yes" if app.get("disabled") else "no",
+        "health": health_text(app.get("health")),
     }
+
+
+def health_text(verdicts: list[str] | None) -> str:
+    """The verdicts an app holds now, the most pressing first (``failing, slow``: the
+    grid's badge shows the first), ``ok`` for none; empty when the API did not say."""
+    if verdicts is None:
+        return ""
+    order = {verdict: n for n, verdict in enumerate(SEVERITY)}
+    ranked = sorted((str(v) for v in verdicts), key=lambda v: (order.get(v, len(order)), v))
+    return ", ".join(ranked) or "ok"
+
+
+def agent_text(agent: dict[str, Any] | None) -> str:
+    """Which agent holds the app (``GET /apps/{id}``'s ``agent``): "why is my app still
+    SCHEDULED?" answered on the detail (docs/operations.md, Agents and queues)."""
+    if not agent:
+        return ""
+    name = agent.get("name")
+    if not name:
+        return "no agent holds it"
+    text = f"{name} ({'online' if agent.get('online') else 'offline'})"
+    if agent.get("waiting_for_slot"):
+        text += ", waiting for a free slot"
+    return text
+
+
+def view_label(view: str) -> str:
+    """The title of a sidebar view, or of a verdict's view (``Health: low output``)."""
+    if view.startswith("health-"):
+        return "Health: " + view.removeprefix("health-").replace("_", " ")
+    return VIEW_LABELS.get(view, "All")
+
+
+RUN_STRIP_LENGTH = 10  # the run strip's squares: the last runs of each app
+
+
+def run_cells(app_id: str, runs: list[dict[str, Any]], tz: ZoneInfo | None = None) -> list[Any]:
+    """The run strip of one row, oldest first (the newest at the right, as in Airflow's
+    grid): each run's status, a tooltip with its start and duration, and the link to its
+    logs on the app's page."""
+    base = app_path(app_id)
+    cells = []
+    for run in reversed(runs[:RUN_STRIP_LENGTH]):
+        status = str(run.get("status") or "")
+        took = duration_text(run.get("duration_seconds")) or "no end"
+        cells.append(
+            {
+                "id": run["id"],
+                "status": status,
+                "title": f"{status} · {local_time(run.get('started'), tz)} · {took}",
+                "href": f"{base}?run={quote(str(run['id']), safe='')}",
+            }
+        )
+    return cells
 
 
 def group_label(group: dict[str, Any]) -> str:
@@ -184,7 +266,7 @@ def job_summary(job: dict[str, Any]) -> str:
 def detail_fields(app: dict[str, Any]) -> list[tuple[str, str]]:
     """The app's fields for the read-only form of the detail view."""
     progress = app.get("progress") or {}
-    last = app.get("last_runtime") or {}
+    last = app.get("last_run") or app.get("last_runtime") or {}
     settings = app.get("settings") or {}
     return [
         ("App ID", app.get("id", "")),
@@ -202,6 +284,8 @@ def detail_fields(app: dict[str, Any]) -> list[tuple[str, str]]:
         ("Disabled", "yes" if app.get("disabled") else "no"),
         ("Service", "yes" if app.get("is_service") else "no"),
         ("Consecutive failures", str(app.get("consecutive_failures", ""))),
+        ("Health", health_text(app.get("health"))),
+        ("Agent", agent_text(app.get("agent"))),
         ("Progress", progress_text(progress)),
         ("ETA", duration_text(progress.get("eta_seconds"))),
         ("Last run", short_time(last.get("started"))),

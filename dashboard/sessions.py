@@ -36,14 +36,15 @@ class SessionStore:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
-    def create(self, tokens: Tokens) -> str:
+    def create(self, tokens: Tokens, subject: str) -> str:
+        """A new session for ``subject`` (the email signed in with) holding ``tokens``."""
         sid = secrets.token_urlsafe(32)
         now = time.monotonic()
         with self._lock:
             stale = [k for k, e in self._entries.items() if now - e.used > IDLE_LIMIT_SECONDS]
             for key in stale:
-                del self._entries[key]
-            self._entries[sid] = _Entry(ApiClient(self.api_url, tokens), now)
+                self._entries.pop(key).client.close()  # its pooled connections too
+            self._entries[sid] = _Entry(ApiClient(self.api_url, tokens, subject), now)
         return sid
 
     def client(self, sid: str | None) -> ApiClient | None:
@@ -61,6 +62,8 @@ class SessionStore:
             return None
         with self._lock:
             entry = self._entries.pop(sid, None)
+        if entry is not None:
+            entry.client.close()
         return entry.client if entry else None
 
     def __len__(self) -> int:
@@ -91,7 +94,12 @@ def end_session() -> None:
 
 def current_role() -> str | None:
     client = store().client(flask.session.get("sid"))
-    return client.tokens.role if client else None
+    return client.role if client else None
+
+
+def is_admin() -> bool:
+    """Whether the user is an admin: app configuration (PATCH) and the admin pages."""
+    return current_role() == "admin"
 
 
 def can_command() -> bool:

@@ -1,4 +1,4 @@
-"""Gunicorn settings for the API (``gunicorn -c ops/gunicorn.conf.py web.asgi:app``).
+"""Gunicorn settings for the API (``gunicorn -c ops/gunicorn.conf.py control.cli.asgi:app``).
 
 Reads the ``DC_*`` variables straight from the environment (systemd loads them
 from ``/etc/data-collector/env``); it deliberately imports no project code so a
@@ -18,9 +18,10 @@ Tokens must never reach the logs. Two loggers can see a URL:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import shutil
+import tempfile
 
 # ---------------------------------------------------------------- helpers
 
@@ -36,15 +37,6 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name}: not an integer: {raw!r}") from None
-
-
-def _env_list(name: str, default: list[str]) -> list[str]:
-    """A JSON array or a comma-separated list, as the settings module accepts."""
-    raw = _env(name, "")
-    if not raw:
-        return default
-    items = json.loads(raw) if raw.startswith("[") else raw.split(",")
-    return [str(item).strip() for item in items if str(item).strip()] or default
 
 
 # ---------------------------------------------------------------- server socket
@@ -75,9 +67,12 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 
 # ---------------------------------------------------------------- proxying
-# Only these addresses may set X-Forwarded-For / X-Forwarded-Proto.
-forwarded_allow_ips = ",".join(_env_list("DC_TRUSTED_PROXIES", ["127.0.0.1"]))
-proxy_allow_ips = forwarded_allow_ips
+# Trust no proxy here: uvicorn would otherwise rewrite the client address from
+# X-Forwarded-For (for its default 127.0.0.1 even when DC_TRUSTED_PROXIES is empty)
+# before the app looks at it. One place decides which proxies are believed: the app,
+# with DC_TRUSTED_PROXIES (web/client_ip.py), on the untouched peer address.
+forwarded_allow_ips = ""
+proxy_allow_ips = ""
 
 # ---------------------------------------------------------------- logging
 # Both go to stdout/stderr, which systemd sends to the journal.
@@ -97,6 +92,58 @@ _runtime_dir = os.environ.get("RUNTIME_DIRECTORY") or os.environ.get("XDG_RUNTIM
 control_socket = os.path.join(
     _runtime_dir or os.path.join(os.path.expanduser("~"), ".gunicorn"), f"{proc_name}.ctl"
 )
+
+
+# ---------------------------------------------------------------- metrics
+# Each worker counts its own requests; for /metrics to show the sum over all workers
+# (and not whichever worker answered the scrape), prometheus_client's multiprocess
+# mode keeps the counters in files in PROMETHEUS_MULTIPROC_DIR. The directory must be
+# empty at each start: under systemd it is $RUNTIME_DIRECTORY/metrics (systemd empties
+# the runtime directory when the unit stops); elsewhere a fresh temporary directory,
+# unless PROMETHEUS_MULTIPROC_DIR is set (then its *.db files are removed at start).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _metrics_dir() -> str:
+    chosen = os.environ.get(MULTIPROC_ENV, "").strip()
+    if chosen:
+        os.makedirs(chosen, mode=0o750, exist_ok=True)
+        for name in os.listdir(chosen):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(chosen, name))
+        return chosen
+    runtime = os.environ.get("RUNTIME_DIRECTORY")
+    if runtime:
+        path = os.path.join(runtime.split(":")[0], "metrics")
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path, mode=0o750)
+        return path
+    return tempfile.mkdtemp(prefix="dc-web-metrics-")
+
+
+def on_starting(server: object) -> None:
+    """Once per master start (not on HUP: the counters survive a reload), before the
+    first worker is forked, so every worker inherits the variable."""
+    os.environ[MULTIPROC_ENV] = _metrics_dir()
+
+
+def on_exit(server: object) -> None:
+    """Remove the metrics directory this config made up in the temporary directory
+    (one chosen by the operator, or systemd's runtime directory, is left alone)."""
+    path = os.environ.get(MULTIPROC_ENV, "")
+    name = os.path.basename(path)
+    if name.startswith("dc-web-metrics-") and os.path.dirname(path) == tempfile.gettempdir():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """In the master after a worker exited: drop its live-gauge files (its counters stay
+    in the sum, so a recycled worker does not look like a counter reset)."""
+    from prometheus_client import multiprocess
+
+    pid = getattr(worker, "pid", None)
+    if pid is not None and os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)
 
 
 # ---------------------------------------------------------------- hooks

@@ -2,10 +2,16 @@
 
 Tests marked with the ``db`` fixture run twice: against a SQLite file and against the
 real PostgreSQL server (``DC_TEST_POSTGRES_URL``, default the local trust-auth server).
+
+A socket or file a test leaves open is reported (``ResourceWarning``, an error here) when
+the garbage collector frees it, which may be many tests later. ``DC_TEST_GC_EACH=1``
+collects after every test, so the report lands on the setup of the test right after the
+leaker (slower; for hunting leaks, not for every run).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Iterator
@@ -26,7 +32,7 @@ os.environ.pop("DC_ENV_FILE", None)
 
 from control.db import migrate  # noqa: E402
 from control.db.database import database, init_database  # noqa: E402
-from control.db.models import all_models  # noqa: E402
+from control.db.registry import all_models  # noqa: E402
 from control.settings import Settings, load_settings  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
@@ -126,6 +132,24 @@ def settings(db: Database) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def stub_broker() -> Any:
+    """The in-process broker set up as a worker process sets its broker up
+    (``workers.broker.setup``): the global one, every actor declared on it."""
+    from workers.broker import setup
+
+    return setup(load_settings(broker="memory"))
+
+
+@pytest.fixture
+def stub_tasks(stub_broker: Any) -> Any:
+    """A task queue on :func:`stub_broker`, as the composition root hands the API one."""
+    from control.tasks.dramatiq import DramatiqTaskQueue
+
+    stub_broker.flush_all()
+    return DramatiqTaskQueue(stub_broker)
+
+
 @pytest.fixture(params=["rabbitmq", "redis"])
 def real_broker(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
     """A Dramatiq broker on the real RabbitMQ, then the real Redis, and a queue name of
@@ -145,3 +169,11 @@ def real_broker(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
     else:
         broker.flush(queue)
     broker.close()
+
+
+if os.environ.get("DC_TEST_GC_EACH") == "1":
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+        yield
+        gc.collect()

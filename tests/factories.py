@@ -6,8 +6,12 @@ import datetime as dt
 import itertools
 from typing import Any
 
-from control.db.models import Apps, FunctionLog, Logs, PipelineTask, Runtime
+from control.apps.models import Apps
 from control.enums import RuntimeStatus
+from control.logs.models import Logs
+from control.performance.models import FunctionLog
+from control.pipelines.models import PipelineTask
+from control.runtimes.models import Runtime
 
 _seq = itertools.count(1)
 BASE_TIME = dt.datetime(2025, 1, 15, 7, 30)

@@ -17,11 +17,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from control.apps.models import Apps
 from control.auth.models import User
 from control.auth.roles import Role
 from control.auth.users import create_user
 from control.db.database import connect_url
-from control.db.models import Apps, FunctionLog, Logs, PipelineTask, Runtime
+from control.logs.models import Logs
+from control.performance.models import FunctionLog
+from control.pipelines.models import PipelineTask
+from control.runtimes.models import Runtime
 from tests import factories
 from tests.live_server import DCCTL, HOST, LiveServer, free_port, migrated_sqlite, server_env
 
@@ -164,6 +168,13 @@ class DashboardStack:
         db, ctx = self._bound([Logs])
         with ctx:
             Logs.create(app=app_id, level=level, message=message, timestamp=factories.BASE_TIME)
+        db.close()
+
+    def add_run_log(self, app_id: str, runtime: str, message: str, timestamp: Any) -> None:
+        """A log line of one run (the Logs tab's run picker shows it for that run)."""
+        db, ctx = self._bound([Logs])
+        with ctx:
+            Logs.create(app=app_id, runtime=runtime, level=20, message=message, timestamp=timestamp)
         db.close()
 
     def add_runtimes(self, app_id: str, specs: list[dict[str, Any]]) -> None:

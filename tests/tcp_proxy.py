@@ -8,6 +8,8 @@ Not a test module: import it from tests. Typical use::
         proxy.down()             # cut open connections, reset new ones
         ...                      # the client sees the server as unreachable
         proxy.up()               # forward again
+        proxy.stall()            # keep connections open but pass no byte (an alarm)
+        proxy.unstall()          # pass what was held, and the rest
 
 The real server is never touched: only the connections through the proxy suffer.
 """
@@ -45,6 +47,8 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._pairs: set[tuple[socket.socket, socket.socket]] = set()
         self._stopped = threading.Event()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self.accepted = 0
         self.refused = 0
         self._thread = threading.Thread(target=self._accept_loop, name="tcp-proxy", daemon=True)
@@ -64,6 +68,15 @@ class TcpProxy:
         """Cut every open connection and reset new ones until ``up``."""
         self._up.clear()
         self.cut()
+
+    def stall(self) -> None:
+        """Hold every byte in both directions (connections stay open), as a peer that
+        stopped reading does: e.g. RabbitMQ blocking publishers under an alarm."""
+        self._flowing.clear()
+
+    def unstall(self) -> None:
+        """Pass the held bytes on, and forward again."""
+        self._flowing.set()
 
     def cut(self) -> None:
         """Close every open connection (both sides); new ones are still forwarded if up."""
@@ -119,6 +132,9 @@ class TcpProxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                while not self._flowing.wait(0.1):
+                    if self._stopped.is_set():
+                        return
                 dst.sendall(data)
         except OSError:
             pass

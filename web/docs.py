@@ -10,6 +10,8 @@ import falcon.asgi
 
 from control import __version__
 from web.openapi import build_document
+from web.permissions import PUBLIC, allow
+from web.routing import AsgiApp
 
 STATIC_DIR = Path(__file__).with_name("static")
 STATIC_PREFIX = "/api/static"
@@ -60,15 +62,19 @@ TITLE = "Data Collector Control API"
 class OpenApiResource:
     """``/api/openapi.json``: built once from the app's routes, then cached."""
 
-    def __init__(self, app: falcon.asgi.App) -> None:
+    def __init__(self, app: AsgiApp, api_key_header: str = "X-API-Key") -> None:
         self._app = app
+        self._api_key_header = api_key_header
         self._document: dict[str, Any] | None = None
 
     def document(self) -> dict[str, Any]:
         if self._document is None:
-            self._document = build_document(self._app, title=TITLE, version=__version__)
+            self._document = build_document(
+                self._app, title=TITLE, version=__version__, api_key_header=self._api_key_header
+            )
         return self._document
 
+    @allow(PUBLIC)
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         resp.media = self.document()
 
@@ -79,15 +85,16 @@ class DocsPageResource:
     def __init__(self, html: str) -> None:
         self._html = html
 
+    @allow(PUBLIC)
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         resp.content_type = falcon.MEDIA_HTML
         resp.text = self._html
         resp.set_header("Content-Security-Policy", DOCS_CSP)
 
 
-def install(app: falcon.asgi.App) -> None:
+def install(app: AsgiApp, api_key_header: str = "X-API-Key") -> None:
     """Route the document, both viewers and their static assets."""
-    app.add_route("/api/openapi.json", OpenApiResource(app))
+    app.add_route("/api/openapi.json", OpenApiResource(app, api_key_header))
     app.add_route("/api/docs", DocsPageResource(SWAGGER_PAGE))
     app.add_route("/api/redoc", DocsPageResource(REDOC_PAGE))
     app.add_static_route(STATIC_PREFIX, str(STATIC_DIR))

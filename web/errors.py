@@ -15,6 +15,7 @@ import peewee
 
 from control import errors as domain
 from control.log_context import request_id_var
+from web.routing import AsgiApp
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ class ApiError(falcon.HTTPError):
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(status, title=message, headers=headers)
-        self.code = code or CODES.get(status, "ERROR")
+        # not ``code``: falcon.HTTPError has an int ``code`` of its own
+        self.error_code = code or CODES.get(status, "ERROR")
         self.message = message
         self.details = details or []
 
@@ -76,7 +78,9 @@ def detail(field: str | None, message: str) -> dict[str, Any]:
     return {"field": field, "message": message}
 
 
-def error_body(status: int, code: str, message: str, details: list[dict[str, Any]]) -> dict:
+def error_body(
+    status: int, code: str, message: str, details: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The error envelope (the request id helps operators find the log lines)."""
     return {
         "error": {
@@ -92,7 +96,7 @@ def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError)
     """Falcon error serializer: always JSON, always the one shape."""
     status = exc.status_code
     if isinstance(exc, ApiError):
-        code, message, details = exc.code, exc.message, exc.details
+        code, message, details = exc.error_code, exc.message, exc.details
     elif isinstance(exc, falcon.MediaMalformedError):
         code, message, details = "MALFORMED_JSON", "The request body is not valid JSON.", []
     elif isinstance(exc, falcon.MediaNotFoundError):
@@ -105,27 +109,38 @@ def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError)
     resp.content_type = falcon.MEDIA_JSON
 
 
-_DOMAIN_STATUS: dict[type[domain.ControlError], int] = {
-    domain.Unauthenticated: 401,
-    domain.Forbidden: 403,
-    domain.Throttled: 429,
-    domain.NotFound: 404,
-    domain.Conflict: 409,
-    domain.PreconditionFailed: 412,
-    domain.InvalidInput: 400,
-    domain.Unavailable: 503,
-}
+# The one mapping of the domain's errors to HTTP: (class, status, code), the most specific
+# class first; a code of None is the status's (CODES).
+DOMAIN_ERRORS: tuple[tuple[type[domain.ControlError], int, str | None], ...] = (
+    (domain.Unauthenticated, 401, None),
+    (domain.Forbidden, 403, None),
+    (domain.Throttled, 429, None),
+    (domain.NotFound, 404, None),
+    (domain.Conflict, 409, None),
+    (domain.PreconditionFailed, 412, None),
+    (domain.InvalidValue, 422, None),
+    (domain.InvalidInput, 400, None),
+    (domain.Unavailable, 503, None),
+)
+
+
+def domain_status(exc: domain.ControlError) -> tuple[int, str | None]:
+    """The status and code ``exc`` answers with (500 for an unmapped one)."""
+    return next(((s, c) for t, s, c in DOMAIN_ERRORS if isinstance(exc, t)), (500, None))
 
 
 async def handle_domain_error(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, exc: domain.ControlError, params: dict
+    req: falcon.asgi.Request,
+    resp: falcon.asgi.Response,
+    exc: domain.ControlError,
+    params: dict[str, Any],
 ) -> None:
-    """Map a domain exception to its status, keeping its message and field."""
-    status = next((s for t, s in _DOMAIN_STATUS.items() if isinstance(exc, t)), 500)
+    """Map a domain exception to its status, keeping its message and details."""
+    status, code = domain_status(exc)
     if status == 500:
         await handle_unexpected(req, resp, exc, params)
         return
-    details = [detail(exc.field, exc.message)] if exc.field else []
+    details = [detail(field, reason) for field, reason in exc.details]
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = WWW_AUTHENTICATE
@@ -133,11 +148,11 @@ async def handle_domain_error(
         headers["Retry-After"] = str(exc.retry_after)
     elif status == 503:
         headers["Retry-After"] = "5"
-    raise ApiError(status, exc.message, details=details, headers=headers) from exc
+    raise ApiError(status, exc.message, code=code, details=details, headers=headers) from exc
 
 
 async def handle_unexpected(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, exc: Exception, params: dict
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, exc: Exception, params: dict[str, Any]
 ) -> None:
     """Log the traceback server-side; answer 500 with only the request id."""
     log.exception("unhandled error on %s %s", req.method, req.path)
@@ -147,7 +162,7 @@ async def handle_unexpected(
 
 
 async def handle_database_down(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, exc: Exception, params: dict
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, exc: Exception, params: dict[str, Any]
 ) -> None:
     """The database refused the connection or the statement (down, restarting, locked):
     503 with Retry-After, like any unavailable part; the cause goes to the log only."""
@@ -165,9 +180,10 @@ async def handle_database_down(
     ) from exc
 
 
-def install(app: falcon.asgi.App) -> None:
+def install(app: AsgiApp) -> None:
     """Register the serializer and the handlers on ``app``."""
     app.set_error_serializer(serialize)
     app.add_error_handler(Exception, handle_unexpected)
-    app.add_error_handler((peewee.OperationalError, peewee.InterfaceError), handle_database_down)
+    for down in (peewee.OperationalError, peewee.InterfaceError):
+        app.add_error_handler(down, handle_database_down)
     app.add_error_handler(domain.ControlError, handle_domain_error)

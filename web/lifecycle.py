@@ -1,5 +1,7 @@
 """Work the web process runs beside requests, started and stopped with the app's lifespan.
 
+Every process re-reads the run-time settings (:class:`RuntimeSettingsRefresh`).
+
 In the embedded default (no ``DC_RABBITMQ_URL``) the web process relays the command
 outbox itself, to the in-process transport where the in-process agent listens. With
 RabbitMQ configured, ``dcctl relay`` does that job in its own process.
@@ -8,6 +10,7 @@ RabbitMQ configured, ``dcctl relay`` does that job in its own process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from typing import Any
@@ -16,6 +19,7 @@ from control.commands.factory import build_transport
 from control.commands.relay import run_relay
 from control.commands.services import outbox_written
 from control.settings import Settings
+from control.system.runtime_settings import REFRESH_SECONDS, RuntimeConfig
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +82,33 @@ class AgentLifecycle:
         agent, self._agent = self._agent, None
         if agent is not None:
             await asyncio.to_thread(agent.stop)
+
+
+class RuntimeSettingsRefresh:
+    """Between startup and shutdown, re-reads the stored run-time settings every
+    ``refresh_seconds`` (control/system/runtime_settings.py), so changes made through
+    another process reach this one."""
+
+    def __init__(self, runtime: RuntimeConfig, refresh_seconds: float = REFRESH_SECONDS) -> None:
+        self.runtime = runtime
+        self.refresh_seconds = refresh_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_seconds)
+            try:
+                await asyncio.to_thread(self.runtime.load)
+            except Exception:  # a refresh must never end the loop
+                log.exception("run-time settings refresh failed")
+
+    async def process_startup(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
+        if self._task is None and self.refresh_seconds > 0:
+            self._task = asyncio.create_task(self._refresh_forever(), name="dc-runtime-config")
+
+    async def process_shutdown(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import falcon
 import orjson
@@ -18,7 +19,7 @@ def json_handler() -> media.JSONHandler:
     return media.JSONHandler(dumps=dumps, loads=orjson.loads)
 
 
-def install(app: falcon.App) -> None:
+def install(app: falcon.App[Any, Any]) -> None:
     """Use orjson for request and response media."""
     handler = json_handler()
     app.req_options.media_handlers = media.Handlers(

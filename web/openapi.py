@@ -2,26 +2,35 @@
 
 Each responder is declared with :func:`operation`, which validates its query string and
 body into ``req.context.query`` / ``req.context.body`` and records what the document
-needs. :func:`build_document` walks the app's routes and assembles the document.
+and the authorization need (its roles, :mod:`web.permissions`). :func:`build_document`
+walks the app's routes and assembles the document.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import falcon
 import falcon.asgi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from web.routing import iter_routes
-from web.validation import parse_body, parse_query
+from control.auth.roles import Role
+from web import contract
+from web.fields import MAX_ROW_ID
+from web.permissions import allow, is_public
+from web.routing import AsgiApp, iter_routes
+from web.validation import NUL, parse_body, parse_query
 
 Responder = Callable[..., Awaitable[None]]
 REF = "#/components/schemas/{model}"
+HEAD_NOTE = "Every GET operation also answers HEAD, with the same status and headers and no body."
+ROW_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
 
 
 @dataclass(frozen=True)
@@ -30,49 +39,57 @@ class Operation:
 
     summary: str
     tags: tuple[str, ...]
+    # who may call it (web/permissions.py): PUBLIC for anyone, no credential needed
+    roles: frozenset[Role]
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
-    public: bool = False
     form: bool = False
     description: str = ""
     extra_responses: dict[int, str] = field(default_factory=dict)
+    # other successful answers, by status (a bulk dry run answers 200, the job 202)
+    alternatives: tuple[tuple[int, type[BaseModel]], ...] = ()
 
 
 def operation(
     summary: str,
     *,
+    roles: frozenset[Role],
     tags: tuple[str, ...] | list[str] = (),
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
     status: int = 200,
     errors: tuple[int, ...] = (),
-    public: bool = False,
     form: bool = False,
+    alternatives: dict[int, type[BaseModel]] | None = None,
 ) -> Callable[[Responder], Responder]:
-    """Declare a responder's contract; validates input before it runs."""
+    """Declare a responder's contract, roles included; validates input before it runs."""
 
     def decorate(responder: Responder) -> Responder:
         op = Operation(
             summary=summary,
             tags=tuple(tags),
+            roles=frozenset(roles),
             query=query,
             body=body,
             response=response,
             status=status,
             errors=errors,
-            public=public,
             form=form,
             description=inspect.cleandoc(responder.__doc__ or ""),
+            alternatives=tuple((alternatives or {}).items()),
         )
 
         @functools.wraps(responder)
         async def wrapper(
             self: Any, req: falcon.asgi.Request, resp: falcon.asgi.Response, **params: Any
         ) -> None:
+            # no row has a NUL in its id (PostgreSQL cannot even compare one): 404
+            if any(isinstance(v, str) and NUL in v for v in params.values()):
+                raise falcon.HTTPNotFound()
             # an endpoint without a query model takes no parameters: any is a 400
             req.context.query = parse_query(req, query or NoQuery)
             if body is not None:
@@ -80,7 +97,7 @@ def operation(
             await responder(self, req, resp, **params)
 
         wrapper.__openapi__ = op  # type: ignore[attr-defined]
-        return wrapper
+        return allow(op.roles)(wrapper)
 
     return decorate
 
@@ -92,6 +109,7 @@ class NoQuery(BaseModel):
 def _error_response(status: int) -> dict[str, Any]:
     return {
         "description": f"Error ({status})",
+        "headers": contract.headers(status),
         "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorResponse")}}},
     }
 
@@ -118,11 +136,22 @@ def _parameters(model: type[BaseModel], schema: dict[str, Any]) -> list[dict[str
 
 
 def _path_parameters(template: str) -> list[dict[str, Any]]:
-    names = [part[1:-1].split(":")[0] for part in template.split("/") if part.startswith("{")]
+    fields = [part[1:-1].partition(":") for part in template.split("/") if part.startswith("{")]
     return [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in names
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            # {name:id} is web.fields.RowIdConverter: anything else is a 404
+            "schema": ROW_ID_SCHEMA if converter == "id" else {"type": "string"},
+        }
+        for name, _, converter in fields
     ]
+
+
+def openapi_path(template: str) -> str:
+    """The template as OpenAPI writes it: ``{task_id:id}`` → ``{task_id}``."""
+    return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", template)
 
 
 def operation_of(responder: Callable[..., Any]) -> Operation | None:
@@ -130,31 +159,42 @@ def operation_of(responder: Callable[..., Any]) -> Operation | None:
     return getattr(responder, "__openapi__", None)
 
 
-def collect_operations(app: falcon.asgi.App) -> list[tuple[str, str, Operation | None]]:
+def collect_operations(app: AsgiApp) -> list[tuple[str, str, Operation | None]]:
     """(path template, method, operation) for every route and method of ``app``."""
     return [(r.path, r.method, operation_of(r.responder)) for r in iter_routes(app)]
 
 
-def build_document(app: falcon.asgi.App, *, title: str, version: str) -> dict[str, Any]:
+def build_document(
+    app: AsgiApp, *, title: str, version: str, api_key_header: str = "X-API-Key"
+) -> dict[str, Any]:
     """The OpenAPI 3.1 document for every declared operation of ``app``."""
     from web.schemas.common import ErrorResponse
 
-    ops = [(path, method, op) for path, method, op in collect_operations(app) if op is not None]
+    # HEAD shares GET's responder and contract: said once in info, not doubled per path
+    ops = [
+        (path, method, op)
+        for path, method, op in collect_operations(app)
+        if op is not None and method != "HEAD"
+    ]
     models: set[type[BaseModel]] = {ErrorResponse}
     for _, _, op in ops:
         models.update(m for m in (op.query, op.body, op.response) if m is not None)
+        models.update(model for _, model in op.alternatives)
     ordered = sorted(models, key=lambda m: m.__name__)
     keyed, definitions = models_json_schema([(m, "validation") for m in ordered], ref_template=REF)
     components = definitions.get("$defs", {})
     # pydantic names each model in $defs, qualifying those whose class names clash
     # (two areas may both have a HistoryQuery); always go through its refs
-    refs = {model: keyed[(model, "validation")]["$ref"] for model in ordered}
+    refs: dict[type[BaseModel], str] = {
+        model: keyed[(model, "validation")]["$ref"] for model in ordered
+    }
 
     def name_of(model: type[BaseModel]) -> str:
         return refs[model].rsplit("/", 1)[-1]
 
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, op in ops:
+    for template, method, op in ops:
+        path = openapi_path(template)
         entry: dict[str, Any] = {
             "summary": op.summary,
             "tags": list(op.tags),
@@ -164,7 +204,7 @@ def build_document(app: falcon.asgi.App, *, title: str, version: str) -> dict[st
         }
         if op.description:
             entry["description"] = op.description
-        parameters = _path_parameters(path)
+        parameters = _path_parameters(template) + contract.header_parameters(op.errors)
         if op.query is not None:
             parameters += _parameters(op.query, components[name_of(op.query)])
         if parameters:
@@ -175,25 +215,39 @@ def build_document(app: falcon.asgi.App, *, title: str, version: str) -> dict[st
             if op.form:
                 content["application/x-www-form-urlencoded"] = body_schema
             entry["requestBody"] = {"required": True, "content": content}
-        success: dict[str, Any] = {"description": "Success"}
+        success: dict[str, Any] = {"description": "Success", "headers": contract.headers(op.status)}
         if op.response is not None:
             success["content"] = {"application/json": {"schema": {"$ref": refs[op.response]}}}
         responses: dict[str, Any] = {str(op.status): success}
-        statuses = set(op.errors) | {500}
-        if op.query is not None:
-            statuses |= {400, 422}
-        if op.body is not None:
-            statuses |= {400, 413, 415, 422}
+        for status, model in op.alternatives:
+            responses[str(status)] = {
+                "description": "Success",
+                "headers": contract.headers(status),
+                "content": {"application/json": {"schema": {"$ref": refs[model]}}},
+            }
+        public = is_public(op.roles)
+        statuses = contract.statuses(
+            path,
+            method,
+            public=public,
+            query=op.query is not None,
+            body=op.body is not None,
+            declared=op.errors,
+        )
         for status in sorted(statuses):
             responses[str(status)] = _error_response(status)
         entry["responses"] = responses
-        if op.public:
-            entry["security"] = []
+        entry["security"] = contract.security(public)
         paths.setdefault(path, {})[method.lower()] = entry
 
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": {"title": title, "version": version, "description": HEAD_NOTE},
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": dict(sorted(components.items()))},
+        "components": {
+            "schemas": dict(sorted(components.items())),
+            "headers": contract.HEADERS,
+            "securitySchemes": contract.security_schemes(api_key_header),
+        },
+        "security": contract.security(public=False),
     }

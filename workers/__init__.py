@@ -1,10 +1,7 @@
-"""Dramatiq workers: the broker first, then every actor module.
+"""Dramatiq workers: the broker set up explicitly, then every actor declared on it.
 
-``dramatiq workers`` (the Procfile's ``worker``) imports this package: the broker is
-set from settings before any actor is declared, so every actor lands on it.
+``dramatiq workers.broker:setup workers`` (the Procfile's ``worker``) calls
+:func:`workers.broker.setup`, which builds the broker from settings, makes it the global
+one and declares every actor on it (``workers/actors.py``). Importing this package, or
+any module of it, builds no broker and declares no actor.
 """
-
-import workers.broker  # first: builds the broker from settings and sets it globally
-import workers.bulk  # actors the bulk endpoints send
-import workers.maintenance  # actors the scheduler sends
-import workers.notifications  # noqa: F401  (actors, after the broker)

@@ -21,9 +21,8 @@ from control.scheduler.jobs import periodic_jobs
 from control.scheduler.lock import build_lock
 from control.scheduler.runner import SchedulerRunner
 from control.settings import Settings
-from workers.broker import broker as default_broker
+from control.tasks.dramatiq import DramatiqTaskQueue
 from workers.broker import is_in_process
-from workers.notifications import enqueue_delivery
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +37,14 @@ class EmbeddedWorker:
     def __init__(
         self,
         settings: Settings,
+        broker: dramatiq.Broker,
         bus: EventBus | None = None,
-        broker: dramatiq.Broker | None = None,
         worker_timeout: int = 1000,
     ) -> None:
         self._settings = settings
         self._bus = bus
-        self._broker = broker or default_broker
+        self._broker = broker
+        self._tasks = DramatiqTaskQueue(broker)
         self._worker_timeout = worker_timeout
         self.worker: dramatiq.Worker | None = None
         self.router: NotificationRouter | None = None
@@ -58,12 +58,12 @@ class EmbeddedWorker:
         )
         self.worker.start()
         self.scheduler = SchedulerRunner(
-            periodic_jobs(self._settings), build_lock(self._settings.redis_url), self._broker
+            periodic_jobs(self._settings), build_lock(self._settings.redis_url), self._tasks
         )
         self.scheduler.start()
         if self._bus is not None:
             self.router = NotificationRouter(
-                self._bus, enqueue_delivery, self._settings.notification_pipeline_error_rate
+                self._bus, self._tasks, self._settings.notification_pipeline_error_rate
             )
             self.router.start()
         log.debug("embedded dramatiq worker started")
@@ -81,6 +81,9 @@ class EmbeddedWorker:
             log.debug("embedded dramatiq worker stopped")
 
 
-def embedded_middleware(settings: Settings, bus: EventBus | None = None) -> list[EmbeddedWorker]:
-    """``[EmbeddedWorker]`` when the broker is the in-process one, else nothing."""
-    return [EmbeddedWorker(settings, bus)] if is_in_process(default_broker) else []
+def embedded_middleware(
+    settings: Settings, broker: dramatiq.Broker, bus: EventBus | None = None
+) -> list[EmbeddedWorker]:
+    """``[EmbeddedWorker]`` on ``broker`` (the one ``workers.broker.setup(settings)``
+    built) when it is the in-process one, else nothing."""
+    return [EmbeddedWorker(settings, broker, bus)] if is_in_process(broker) else []

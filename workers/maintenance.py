@@ -9,45 +9,42 @@ database connection frees the worker thread well before the next tick.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import dramatiq
 
-from control.agent.stale import LOST, close_stale_runtimes
 from control.auth.models import RefreshToken
 from control.auth.revocation import purge_expired
-from control.db.database import connected, database
-from control.db.models import Runtime, utcnow
+from control.clock import utcnow
+from control.db.database import connected, write_transaction
 from control.events import EventType, publish
-from control.events.types import Event
-from control.maintenance.retention import purge_older_than, run_retention
-from control.notifications.routing import notify
-from control.notifications.rules import from_bus
-from control.scheduler.jobs import MAINTENANCE_QUEUE
+from control.health.services import evaluate_all
+from control.maintenance.retention import SLICE_SECONDS, purge_older_than, run_retention
+from control.performance.rollup import roll_up
+from control.runtimes.stale import close_and_notify
 from control.settings import get_settings
 from control.system import metrics
-from workers.broker import broker
-from workers.notifications import enqueue_delivery
+from control.tasks import actors
+from control.tasks.interface import TaskQueue
 
 log = logging.getLogger(__name__)
 
-QUEUE = MAINTENANCE_QUEUE
+QUEUE = actors.SAMPLE_METRICS.queue
 
 
 def _metric_event(figures: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in figures.items()}
 
 
-@dramatiq.actor(broker=broker, queue_name=QUEUE, max_retries=0, time_limit=30_000)
 def sample_metrics() -> None:
     """Store one sample of the host's figures and publish it as ``system.metric``."""
     figures = metrics.sample()
-    with connected(), database.atomic():
+    with connected(), write_transaction():
         metrics.record_sample(figures)
     publish(EventType.SYSTEM_METRIC, _metric_event(figures))
 
 
-@dramatiq.actor(broker=broker, queue_name=QUEUE, max_retries=0, time_limit=10 * 60_000)
 def cleanup_tokens() -> None:
     """Delete expired refresh tokens and expired revocations (the database's blacklist)."""
     refresh = purge_older_than(RefreshToken, RefreshToken.expires, utcnow())
@@ -56,40 +53,57 @@ def cleanup_tokens() -> None:
     log.info("token cleanup: %s refresh tokens, %s revocations", refresh, revoked)
 
 
-@dramatiq.actor(broker=broker, queue_name=QUEUE, max_retries=0, time_limit=30 * 60_000)
 def apply_retention() -> None:
-    """Delete rows past their retention (batched; see ``control.maintenance.retention``)."""
-    run_retention(get_settings())
+    """Delete rows past their retention, for one time slice (batched; the next run
+    carries on; see ``control.maintenance.retention``)."""
+    run_retention(get_settings(), until=time.monotonic() + SLICE_SECONDS)
 
 
-@dramatiq.actor(broker=broker, queue_name=QUEUE, max_retries=0, time_limit=2 * 60_000)
-def detect_stale_runtimes() -> None:
-    """Close RUNNING runtimes whose agent stopped heart-beating as FAILED, and notify."""
+def detect_stale_runtimes(tasks: TaskQueue) -> None:
+    """Close RUNNING runtimes whose agent stopped heart-beating as FAILED, and notify
+    (``control.runtimes.stale``)."""
     settings = get_settings()
-    closed = close_stale_runtimes(settings.agent_stale_after_seconds)
-    for runtime_id in closed:
-        with connected():
-            runtime = Runtime.get_or_none(Runtime.id == runtime_id)
-        if runtime is None:
-            continue
-        # close_stale_runtimes already published runtime.completed (FAILED); a router
-        # may not be listening (pub/sub keeps nothing), so route the notification here.
-        # A router that did hear it makes a duplicate the channel's dedup window drops.
-        event = Event.of(
-            EventType.RUNTIME_COMPLETED,
-            {
-                "app": runtime.app_id,
-                "runtime": runtime_id,
-                "status": "FAILED",
-                "error": runtime.error or LOST,
-                "records_total": runtime.records_total,
-                "records_solved": runtime.records_solved,
-                "records_failed": runtime.records_failed,
-            },
-        )
-        found = from_bus(event, settings.notification_pipeline_error_rate)
-        if found is not None:
-            try:
-                notify(found, enqueue_delivery)
-            except Exception:
-                log.exception("could not notify the failure of runtime %s", runtime_id)
+    close_and_notify(
+        settings.agent_stale_after_seconds, settings.notification_pipeline_error_rate, tasks
+    )
+
+
+def evaluate_health() -> None:
+    """Evaluate every app's health verdicts; record and publish the changes
+    (``control.health.services``)."""
+    changes = evaluate_all()
+    if changes:
+        log.info("health: %s verdict change(s)", len(changes))
+
+
+def roll_up_functions() -> None:
+    """Rewrite the recent hours of the function log's hourly rollup and move its mark
+    (``control.performance.rollup``)."""
+    rolled = roll_up()
+    if rolled is not None:
+        log.info("function rollup: hours %s to %s rewritten", *rolled)
+
+
+def declare(broker: dramatiq.Broker, tasks: TaskQueue) -> None:
+    """Declare the maintenance actors on ``broker``; notifications go through ``tasks``."""
+
+    def detect_stale() -> None:
+        detect_stale_runtimes(tasks)
+
+    limits = {
+        actors.SAMPLE_METRICS: (sample_metrics, 30_000),
+        actors.CLEANUP_TOKENS: (cleanup_tokens, 10 * 60_000),
+        # well under RabbitMQ's 30 min consumer_timeout
+        actors.APPLY_RETENTION: (apply_retention, 2 * SLICE_SECONDS * 1000),
+        actors.DETECT_STALE_RUNTIMES: (detect_stale, 2 * 60_000),
+        actors.EVALUATE_HEALTH: (evaluate_health, 2 * 60_000),
+        actors.ROLL_UP_FUNCTIONS: (roll_up_functions, 5 * 60_000),
+    }
+    for ref, (fn, time_limit) in limits.items():
+        dramatiq.actor(
+            actor_name=ref.name,
+            broker=broker,
+            queue_name=ref.queue,
+            max_retries=0,
+            time_limit=time_limit,
+        )(fn)

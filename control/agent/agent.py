@@ -21,79 +21,45 @@ token); a run that ignores a STOP for ``stop_grace`` seconds is closed as STOPPE
 its thread abandoned (``ForcedStop`` is raised in it at its next Python instruction; see
 ``runner.Run``). On shutdown (SIGTERM) every run is cancelled, given the same grace,
 then forced; queued runs are dropped and their apps put back to IDLE.
+
+The pieces: ``config`` (``AgentConfig``), ``runtimes`` (claim a run, record its end),
+``runner`` (the run's thread), ``reporting`` (progress, heartbeats, status writes),
+``stale`` (closing lost runs, recovery at start), ``commands`` and ``scheduler``.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
-import socket
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from control.agent import registry as registry_module
 from control.agent.commands import CommandHandler, CommandSource, build_source
+from control.agent.config import AgentConfig
 from control.agent.context import AppContext
+from control.agent.heartbeat import Heartbeat
 from control.agent.logwriter import LogBatcher
 from control.agent.registry import Registry
-from control.agent.runner import Run, claim_run, error_text, status_changed
+from control.agent.reporting import (
+    mark_stopping,
+    reset_status,
+    set_status,
+    write_progress,
+)
+from control.agent.runner import Run
+from control.agent.runtimes import claim_run, error_text
 from control.agent.scheduler import due_apps
-from control.agent.stale import LOST, RESTARTED, close_runtimes, close_stale_runtimes, running
-from control.commands.services import next_fire
-from control.db.database import connected, write_transaction
-from control.db.models import Apps, Runtime, utcnow
-from control.enums import FatalFlag, RunStatus, RuntimeStatus
+from control.agent.stale import close_stale_runtimes, recover_hosted
+from control.apps.models import Apps
+from control.db.database import connected
+from control.enums import FatalFlag, RunStatus
+from control.runtimes.progress import ProgressEvents
 from control.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def default_name() -> str:
-    """The host name: one agent per host unless ``--name`` says otherwise."""
-    return socket.gethostname() or "agent"
-
-
-@dataclass(frozen=True)
-class AgentConfig:
-    """How an agent behaves; ``from_settings`` reads the ``DC_AGENT_*`` settings."""
-
-    name: str
-    groups: tuple[str, ...] = ()  # empty: every group
-    concurrency: int = 4
-    stop_grace: float = 10.0
-    fatal_after: int = 3
-    poll_seconds: float = 5.0
-    heartbeat_seconds: float = 5.0
-    stale_after: float = 60.0
-    # the only manager of its apps (the embedded agent): at start, every RUNNING runtime
-    # of a hosted app is an orphan of an earlier process and is closed
-    exclusive: bool = False
-    tick: float = 0.25
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        name: str | None = None,
-        groups: Sequence[str] | None = None,
-        exclusive: bool = False,
-    ) -> AgentConfig:
-        chosen = groups if groups else settings.agent_groups
-        return cls(
-            name=name or settings.agent_name or default_name(),
-            groups=tuple(dict.fromkeys(g.strip() for g in chosen if g.strip())),
-            concurrency=settings.agent_concurrency,
-            stop_grace=settings.agent_stop_grace_seconds,
-            fatal_after=settings.agent_fatal_after,
-            poll_seconds=settings.agent_poll_seconds,
-            heartbeat_seconds=settings.agent_heartbeat_seconds,
-            stale_after=settings.agent_stale_after_seconds,
-            exclusive=exclusive,
-        )
 
 
 @dataclass
@@ -125,10 +91,12 @@ class Agent:
         self._queued: collections.OrderedDict[str, _Queued] = collections.OrderedDict()
         self._restart: set[str] = set()
         self._flushed: dict[str, int] = {}
+        self._progress_events = ProgressEvents()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._unhosted_warned: set[str] = set()
+        self._heart = Heartbeat(config)
 
     @property
     def name(self) -> str:
@@ -186,23 +154,13 @@ class Agent:
 
     def recover(self) -> list[str]:
         """Close runtimes no process is running any more; the ids closed."""
-        hosted = self.hosted_app_ids()
-        if not hosted:
-            return []
-        fatal_after = self.config.fatal_after
-        closed = close_runtimes(
-            running(app_ids=hosted, host=self.name), RESTARTED, fatal_after=fatal_after
+        return recover_hosted(
+            self.hosted_app_ids(),
+            host=self.name,
+            exclusive=self.config.exclusive,
+            stale_after=self.config.stale_after,
+            fatal_after=self.config.fatal_after,
         )
-        if self.config.exclusive:
-            closed += close_runtimes(running(app_ids=hosted), LOST, fatal_after=fatal_after)
-        closed += close_stale_runtimes(
-            self.config.stale_after, app_ids=hosted, fatal_after=fatal_after
-        )
-        with connected():  # a queue that died with its process
-            Apps.update(run_status=RunStatus.IDLE).where(
-                Apps.id.in_(hosted), Apps.run_status == RunStatus.SCHEDULED
-            ).execute()
-        return closed
 
     def stop(self, grace: float | None = None) -> None:
         """Stop taking work, cancel every run, wait ``grace`` seconds, force the rest."""
@@ -220,11 +178,11 @@ class Agent:
             self._restart.clear()
             runs = list(self._active.values())
         if queued:
-            self._set_status(queued, RunStatus.IDLE, only_from=(RunStatus.SCHEDULED,))
+            set_status(queued, RunStatus.IDLE, only_from=(RunStatus.SCHEDULED,))
         for run in runs:
             run.resume_service = run.is_service  # the next agent start resumes it
             run.request_stop("agent shutting down", grace)
-        self._mark_stopping(runs)
+        mark_stopping(runs)
         deadline = time.monotonic() + grace
         for run in runs:
             run.done.wait(max(0.0, deadline - time.monotonic()))
@@ -232,6 +190,7 @@ class Agent:
             if not run.done.is_set():
                 run.force()
         self.batcher.close()
+        self._heart.last()
         log.info("agent %s stopped", self.name)
 
     # -- operations (the command handler calls these) ----------------------------------
@@ -253,11 +212,11 @@ class Agent:
             queued = self._queued.pop(app_id, None)
             run = self._active.get(app_id)
         if queued is not None and queued.marked:
-            self._set_status([app_id], RunStatus.IDLE, only_from=(RunStatus.SCHEDULED,))
+            set_status([app_id], RunStatus.IDLE, only_from=(RunStatus.SCHEDULED,))
         if run is None:
             return queued is not None
         run.request_stop(reason, self.config.stop_grace)
-        self._mark_stopping([run])
+        mark_stopping([run])
         self._wake.set()
         return True
 
@@ -274,18 +233,7 @@ class Agent:
 
     def reset_app(self, app: Apps) -> None:
         """After RESET (the API cleared the fatal flag): back to IDLE and the schedule."""
-        now = utcnow()
-        values: dict[Any, Any] = {Apps.updated: now}
-        if app.run_status is RunStatus.FAILED:
-            values[Apps.run_status] = RunStatus.IDLE
-        if app.is_service:
-            values[Apps.next_run] = now
-        elif app.schedule:
-            values[Apps.next_run] = next_fire(app.schedule, app.timezone, now)
-        with connected():
-            Apps.update(values).where(Apps.id == app.id).execute()
-        if Apps.run_status in values:
-            status_changed(app.id, app.run_status, RunStatus.IDLE)
+        reset_status(app)
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -353,7 +301,7 @@ class Agent:
                 if pick is not None:
                     del self._queued[pick[0]]
             if waiting:
-                self._set_status(
+                set_status(
                     waiting, RunStatus.SCHEDULED, only_from=(RunStatus.IDLE, RunStatus.FAILED)
                 )
             if pick is None:
@@ -398,6 +346,7 @@ class Agent:
             if self._active.get(run.app_id) is run:
                 del self._active[run.app_id]
             self._flushed.pop(run.runtime_id, None)
+            self._progress_events.ended(run.runtime_id)
             restart = run.app_id in self._restart
             self._restart.discard(run.app_id)
             if restart and not self._stopping.is_set():
@@ -419,37 +368,21 @@ class Agent:
                     moved.append((run, counts))
         if not moved:
             return
-        now = utcnow()
-        with connected(), write_transaction():
-            for run, counts in moved:
-                Apps.update(
-                    {
-                        Apps.progress_current: counts.current,
-                        Apps.progress_total: counts.total,
-                        Apps.progress_updated: now,
-                    }
-                ).where(Apps.id == run.app_id, Apps.current_runtime == run.runtime_id).execute()
+        now = write_progress(moved)
         with self._lock:
             for run, counts in moved:
                 if run.app_id in self._active:
                     self._flushed[run.runtime_id] = counts.version
+        for run, counts in moved:  # after the commit: a client can read what it hears of
+            self._progress_events.recorded(
+                run.app_id, run.runtime_id, counts.current, counts.total, run.claim.started, now
+            )
 
     def _heartbeat(self) -> None:
-        runs = list(self.active().values())
-        if not runs:
-            return
-        now = utcnow()
-        with connected(), write_transaction():
-            for run in runs:
-                counts = run.ctx.counts()
-                Runtime.update(
-                    heartbeat=now,
-                    records_total=counts.records_total,
-                    records_solved=counts.solved,
-                    records_failed=counts.failed,
-                ).where(
-                    Runtime.id == run.runtime_id, Runtime.status == RuntimeStatus.RUNNING
-                ).execute()
+        with self._lock:
+            running = list(self._active.values())
+            waiting = [app_id for app_id, queued in self._queued.items() if queued.marked]
+        self._heart.beat(running, waiting)
 
     def _force_overdue(self) -> None:
         now = time.monotonic()
@@ -464,40 +397,6 @@ class Agent:
             groups=self.config.groups or None,
             fatal_after=self.config.fatal_after,
         )
-
-    # -- status writes -----------------------------------------------------------------
-
-    def _set_status(
-        self, app_ids: Iterable[str], status: RunStatus, *, only_from: Sequence[RunStatus]
-    ) -> None:
-        changed = []
-        with connected():
-            for app_id in app_ids:
-                if (
-                    Apps.update(run_status=status, updated=utcnow())
-                    .where(Apps.id == app_id, Apps.run_status.in_(list(only_from)))
-                    .execute()
-                ):
-                    changed.append(app_id)
-        for app_id in changed:
-            status_changed(app_id, only_from[0], status)
-
-    def _mark_stopping(self, runs: Iterable[Run]) -> None:
-        changed = []
-        with connected():
-            for run in runs:
-                if (
-                    Apps.update(run_status=RunStatus.STOPPING, updated=utcnow())
-                    .where(
-                        Apps.id == run.app_id,
-                        Apps.current_runtime == run.runtime_id,
-                        Apps.run_status == RunStatus.RUNNING,
-                    )
-                    .execute()
-                ):
-                    changed.append(run.app_id)
-        for app_id in changed:
-            status_changed(app_id, RunStatus.RUNNING, RunStatus.STOPPING)
 
 
 def build_agent(

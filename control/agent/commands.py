@@ -2,7 +2,8 @@
 
 * **Messages**: in production a durable RabbitMQ queue ``dc.agent.<agent name>`` bound to
   the exchange ``dc.commands`` with ``<group>.#`` for each hosted group (``#`` when the
-  agent hosts every group), consumed with manual acks; in the embedded default the same
+  agent hosts every group), consumed exclusively (one agent process per name) with manual
+  acks; in the embedded default the same
   patterns subscribed on the in-process transport. A message only says "look at this
   app now"; duplicates (at-least-once delivery) are dropped by ``message_id``.
 * **Polling**: every ``agent_poll_seconds`` the agent reads the apps of its groups whose
@@ -30,20 +31,23 @@ import orjson
 import pika
 import pika.exceptions
 
+from control.apps.models import Apps
+from control.clock import utcnow
 from control.commands import memory_transport
 from control.commands.memory_transport import Message
 from control.commands.messages import EXCHANGE, EXCHANGE_TYPE, routing_word
 from control.commands.models import LIVE, Command
 from control.commands.services import acknowledge
 from control.db.database import connected
-from control.db.models import Apps, utcnow
 from control.enums import CommandFlag
 from control.errors import Conflict, NotFound
+from control.querying import tuples
 
 log = logging.getLogger(__name__)
 
 OnMessage = Callable[[str, bytes], None]
 SEEN_IDS = 4096
+ACCESS_REFUSED = 403  # AMQP reply code: the queue is in exclusive use
 
 
 def binding_patterns(groups: Sequence[str]) -> list[str]:
@@ -90,11 +94,22 @@ class MemorySource:
 
 
 class RabbitMQSource:
-    """A durable queue bound to the agent's patterns, consumed on one thread.
+    """The agent's own durable queue bound to its patterns, consumed on one thread.
 
-    Reconnects with a growing pause (1 → 30 s) after a broker outage; meanwhile the
-    agent's poll of ``command_flag`` keeps commands flowing. A message is acked once
-    handled; if handling fails (database down) it is requeued after a second.
+    The queue is consumed **exclusively**: a second agent process with the same name (so
+    the same queue) is refused by the broker before it binds anything, says so in its
+    log and keeps retrying, instead of silently taking half of the other agent's
+    messages. So every message in the queue was routed here for one of our groups, and
+    each other agent bound to that group got its own copy: a message for an app we do
+    not host (a binding left by an earlier run with other groups, an app another agent
+    has the code for) can be acked and dropped without anyone missing it.
+
+    Reconnects with a growing pause (1 → 30 s) after any failure, whatever pika raises
+    (it can raise ``ValueError`` mid-handshake when the peer drops the socket); the thread
+    never ends before ``stop``. ``connected`` is set while consuming and ``last_error``
+    names the last failure; meanwhile the agent's poll of ``command_flag`` keeps
+    commands flowing. A message is acked once handled; if handling fails (database down)
+    it is requeued after a second.
     """
 
     def __init__(self, url: str, queue: str, patterns: Sequence[str], prefetch: int = 20) -> None:
@@ -110,6 +125,7 @@ class RabbitMQSource:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
+        self.last_error: str | None = None
 
     def start(self, on_message: OnMessage) -> None:
         self._stop.clear()
@@ -124,11 +140,33 @@ class RabbitMQSource:
             try:
                 self._consume(on_message)
                 pause = 1.0
-            except (pika.exceptions.AMQPError, OSError) as exc:
-                self.connected.clear()
+                continue
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                self.last_error = f"{exc.reply_code} {exc.reply_text}"
+                if exc.reply_code == ACCESS_REFUSED:
+                    log.error(
+                        "command queue %s is consumed by another agent with the same name: "
+                        "give each agent its own DC_AGENT_NAME / --name; until then this "
+                        "agent sees commands only by polling (retrying in %.0fs)",
+                        self.queue,
+                        pause,
+                    )
+                else:
+                    log.warning(
+                        "command queue %s: %s; reconnecting in %.0fs", self.queue, exc, pause
+                    )
+            except (pika.exceptions.AMQPError, OSError, ValueError) as exc:
+                # ValueError: pika's "Expected connected socket" when the broker drops
+                # the socket during the handshake, a connection failure like the others
+                self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("command queue %s: %s; reconnecting in %.0fs", self.queue, exc, pause)
-                self._stop.wait(pause)
-                pause = min(30.0, pause * 2)
+            except Exception as exc:  # a bug or a pika surprise must not end the thread
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("command queue %s failed; reconnecting in %.0fs", self.queue, pause)
+            self.connected.clear()
+            log.warning("command messages paused: commands are seen by polling meanwhile")
+            self._stop.wait(pause)
+            pause = min(30.0, pause * 2)
 
     def _consume(self, on_message: OnMessage) -> None:
         connection = pika.BlockingConnection(self._params)
@@ -136,8 +174,6 @@ class RabbitMQSource:
             channel = connection.channel()
             channel.exchange_declare(EXCHANGE, exchange_type=EXCHANGE_TYPE, durable=True)
             channel.queue_declare(self.queue, durable=True)
-            for pattern in self._patterns:
-                channel.queue_bind(self.queue, EXCHANGE, routing_key=pattern)
             channel.basic_qos(prefetch_count=self._prefetch)
 
             def callback(ch: Any, method: Any, properties: Any, body: bytes) -> None:
@@ -150,8 +186,15 @@ class RabbitMQSource:
                     return
                 ch.basic_ack(method.delivery_tag)
 
-            channel.basic_consume(self.queue, callback)
+            # exclusive first, bindings after: an agent refused the queue (same name as a
+            # running one) must not add its groups to the other agent's queue
+            channel.basic_consume(self.queue, callback, exclusive=True)
+            for pattern in self._patterns:
+                channel.queue_bind(self.queue, EXCHANGE, routing_key=pattern)
             self.connected.set()
+            if self.last_error is not None:
+                log.info("command messages resumed after: %s", self.last_error)
+                self.last_error = None
             log.info("consuming %s (bound %s)", self.queue, ", ".join(self._patterns))
             while not self._stop.is_set():
                 connection.process_data_events(time_limit=0.5)
@@ -160,7 +203,7 @@ class RabbitMQSource:
             if connection.is_open:
                 try:
                     connection.close()
-                except (pika.exceptions.AMQPError, OSError):
+                except (pika.exceptions.AMQPError, OSError, ValueError):
                     log.debug("closing the command connection failed", exc_info=True)
 
     def stop(self) -> None:
@@ -230,7 +273,7 @@ class CommandHandler:
         if self._groups:
             query = query.where(Apps.group.in_(self._groups))
         with connected():
-            flagged = [app_id for (app_id,) in query.tuples()]
+            flagged = [app_id for (app_id,) in tuples(query)]
         return sum(self.handle_app(app_id) for app_id in flagged)
 
     def handle_app(self, app_id: str) -> bool:

@@ -1,11 +1,17 @@
 """App log records to the ``Logs`` table in batches, and to ``log.entry`` events.
 
 ``LogBatcher`` buffers rows from every run of an agent; a batch is written when it
-reaches ``batch_size`` rows (by the thread that filled it, which slows a chatty app down
-instead of growing the buffer) or when its oldest row is ``interval`` seconds old (by a
-background thread). Each written row is then published as a ``log.entry`` event with
-its id. If the database is unreachable the rows wait for the next attempt, up to
-``max_buffer`` rows; beyond that the oldest are dropped and counted.
+reaches ``batch_size`` rows or when its oldest row is ``interval`` seconds old. Once
+started, its background thread writes a full batch while the logging threads fill the
+next ones (the database and the app work at the same time); when two more batches are
+full before it is written, the thread that filled them waits until the writer takes
+them (or, the writer failing or stuck, writes them itself), which slows a chatty app
+down instead of growing the buffer. Not started, the thread that fills a
+batch writes it. Each written row is then published as a ``log.entry`` event with
+its id (the batch's events handed to the bus in one call, see
+:func:`control.events.publish.publish_many`). If the database is unreachable the rows
+wait for the next attempt, up to ``max_buffer`` rows; beyond that the oldest are
+dropped and counted.
 
 ``RunLogHandler`` is the ``logging.Handler`` of one run: it turns records into rows for
 its app and runtime.
@@ -20,11 +26,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from psycopg2.extras import execute_values
-
-from control.db.database import connected, database, dialect, write_transaction
-from control.db.models import Logs
-from control.events import EventType, publish
+from control.agent.bulk_insert import insert_rows
+from control.db.database import connected
+from control.events import EventType, publish, publish_many
+from control.logs.models import Logs
 from control.logs.services import level_name
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH = 500
 DEFAULT_INTERVAL = 1.0
 MAX_BUFFER = 100_000
+YIELD_EVERY = 32  # rows a logging thread adds between yields to a busy writer
+WAIT_FOR_WRITER = 5.0  # s a logging thread waits for the background writer, at most
 MODULE_MAX = 200
 FUNCTION_MAX = 200
 
@@ -39,36 +46,20 @@ FUNCTION_MAX = 200
 _COLUMNS = ("app", "runtime", "level", "module", "function", "message", "timestamp")
 
 
-def _insert_postgresql(rows: list[dict[str, Any]]) -> list[int]:
-    # psycopg2's execute_values: one multi-row INSERT, built in C-speed string joins
-    # rather than peewee's per-value query builder (3x faster for a batch of 500)
-    columns = ", ".join(Logs._meta.fields[name].column_name for name in _COLUMNS)
-    values = [tuple(row[name] for name in _COLUMNS) for row in rows]
-    cursor = database.cursor()
-    found = execute_values(
-        cursor,
-        f"INSERT INTO {Logs._meta.table_name} ({columns}) VALUES %s RETURNING id",
-        values,
-        page_size=len(values),
-        fetch=True,
-    )
-    return [row_id for (row_id,) in found]
-
-
 def insert_logs(rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` in one statement; their ids, in order."""
-    if not rows:
-        return []
-    # IMMEDIATE on SQLite: a deferred transaction can lose its snapshot to another writer
-    # between its first read (the FTS triggers read) and its write, failing at once
-    with connected(), write_transaction():
-        if dialect() == "postgresql":
-            return _insert_postgresql(rows)
-        last = Logs.insert_many(rows).execute()
-    # SQLite (and SQL Server): one multi-row INSERT under the write lock takes
-    # consecutive rowids ending at the last one.
-    last = int(last)
-    return list(range(last - len(rows) + 1, last + 1))
+    """Insert ``rows`` in one transaction (COPY on PostgreSQL); their ids, in order."""
+    return insert_rows(Logs, _COLUMNS, rows)
+
+
+_level_names: dict[int, str] = {}
+
+
+def _level_name(level: int) -> str:
+    # ``level_name`` goes through the LogLevel enum; a row's level is one of a handful
+    name = _level_names.get(level)
+    if name is None:
+        name = _level_names[level] = level_name(level)
+    return name
 
 
 def log_entry(row_id: int, row: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +68,7 @@ def log_entry(row_id: int, row: dict[str, Any]) -> dict[str, Any]:
         "id": row_id,
         "app": row["app"],
         "runtime": row["runtime"],
-        "level": level_name(row["level"]),
+        "level": _level_name(row["level"]),
         "level_no": row["level"],
         "module": row["module"],
         "function": row["function"],
@@ -103,13 +94,20 @@ class LogBatcher:
         self.publish_events = publish_events
         self.max_buffer = max_buffer
         self._publish = publisher
+        # the process's bus takes a batch's events in one call (each still delivered on
+        # its own, in order); another publisher (a test's) gets them one by one
+        self._publish_batch = publish_many if publisher is publish else None
         self.written = 0
         self.dropped = 0
         self._rows: list[dict[str, Any]] = []
         self._oldest = 0.0
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)  # the writer took the buffer
+        self._failing = False  # the last write failed
+        self._writing = False  # a batch is on its way to the database
         self._write_lock = threading.Lock()  # batches go out in the order they filled
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a full batch for the background thread
         self._thread: threading.Thread | None = None
 
     def start(self) -> LogBatcher:
@@ -126,31 +124,73 @@ class LogBatcher:
             if not self._rows:
                 self._oldest = time.monotonic()
             self._rows.append(row)
-            full = len(self._rows) >= self.batch_size
-        if full:
+            pending = len(self._rows)
+        if pending % YIELD_EVERY == 0 and self._writing:
+            # Let the writer have the interpreter: back from the database it waits for the
+            # GIL, up to the switch interval (5 ms) each time, while this thread logs on
+            # and the database waits for its next statement (measured on a busy 2-core
+            # machine: the ids' round trip took 17 ms a batch instead of 2-6)
+            time.sleep(0)
+        if pending < self.batch_size:
+            return
+        if self._thread is None:
             self.flush()
+            return
+        self._wake.set()  # the background thread writes it while this one goes on
+        if pending >= 2 * self.batch_size and not self._wait_for_room():
+            self.flush()
+
+    def _wait_for_room(self) -> bool:
+        """Two batches wait: pause until the background thread takes them.
+
+        The logging thread goes on as soon as the writer has the buffer, so the app logs
+        while the database takes the previous rows (writing them itself, it would wait
+        for the earlier write and then for its own). False when the writer is failing,
+        gone or still busy after ``WAIT_FOR_WRITER`` s: then the caller writes itself.
+        """
+        if threading.current_thread() is self._thread:  # logging from the writer itself
+            return False
+        deadline = time.monotonic() + WAIT_FOR_WRITER
+        with self._room:
+            while len(self._rows) >= 2 * self.batch_size:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._failing or self._thread is None:
+                    return False
+                self._room.wait(left)
+        return True
 
     def flush(self) -> int:
         """Write what is buffered; the number of rows written (0 if the write failed)."""
         with self._write_lock:
             with self._lock:
                 rows, self._rows = self._rows, []
+                self._room.notify_all()
             if not rows:
                 return 0
             try:
+                self._writing = True
                 ids = insert_logs(rows)
             except Exception:
                 log.exception("could not write %s log rows; kept for the next try", len(rows))
                 self._requeue(rows)
                 return 0
+            finally:
+                self._writing = False
+            self._failing = False
             self.written += len(rows)
         if self.publish_events:
-            for row_id, row in zip(ids, rows, strict=True):
-                self._publish(EventType.LOG_ENTRY, log_entry(row_id, row))
+            entries = [log_entry(row_id, row) for row_id, row in zip(ids, rows, strict=True)]
+            if self._publish_batch is not None:
+                self._publish_batch(EventType.LOG_ENTRY, entries)
+            else:
+                for entry in entries:
+                    self._publish(EventType.LOG_ENTRY, entry)
         return len(rows)
 
     def _requeue(self, rows: list[dict[str, Any]]) -> None:
         with self._lock:
+            self._failing = True
+            self._room.notify_all()  # a waiting logging thread writes (or drops) itself
             self._rows = rows + self._rows
             excess = len(self._rows) - self.max_buffer
             if excess > 0:
@@ -160,16 +200,35 @@ class LogBatcher:
             self._oldest = time.monotonic()
 
     def _run(self) -> None:
-        while not self._stop.wait(min(0.25, self.interval)):
+        while not self._stop.is_set():
+            self._wake.wait(min(0.25, self.interval))
+            self._wake.clear()  # before looking: a batch filled after this wakes us again
+            if self._stop.is_set():
+                break
             with self._lock:
+                full = len(self._rows) >= self.batch_size
                 due = bool(self._rows) and time.monotonic() - self._oldest >= self.interval
-            if due:
-                self.flush()
+            if full or due:
+                # one connection for a burst of batches: no pool checkout (and its ping)
+                # per batch; given back once no full batch waits (or a write failed)
+                try:
+                    with connected():
+                        while self.flush() and self._full() and not self._stop.is_set():
+                            pass
+                except Exception:  # noqa: BLE001 - no connection: flush logs it, keeps the rows
+                    self.flush()
+
+    def _full(self) -> bool:
+        with self._lock:
+            return len(self._rows) >= self.batch_size
 
     def close(self) -> None:
         """Stop the background thread and write what is left."""
         self._stop.set()
-        thread, self._thread = self._thread, None
+        self._wake.set()
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._room.notify_all()
         if thread is not None:
             thread.join(timeout=5)
         self.flush()
@@ -190,6 +249,14 @@ class RunLogHandler(logging.Handler):
         self.app_id = app_id
         self.runtime_id = runtime_id
         self.muted = False  # set when the run is abandoned: late records are dropped
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        # ``Handler.handle`` without the handler's lock around ``emit``: the batcher has
+        # its own, and the lock cost more than the rest of the handler (a record each)
+        if self.filters and not self.filter(record):
+            return False
+        self.emit(record)
+        return True
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.muted:

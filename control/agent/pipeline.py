@@ -31,10 +31,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from control.clock import utcnow
 from control.db.database import connected
-from control.db.models import PipelineTask, utcnow
 from control.enums import PipelineStatus
 from control.events import EventType, publish
+from control.pipelines.models import PipelineTask
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 from control.agent.errors import AppNotRegistered
 from control.errors import ConfigurationError
@@ -55,7 +55,7 @@ def load_target(target: str) -> AppCallable:
         obj = getattr(obj, part)
     if not callable(obj):
         raise TypeError(f"{target} is not callable")
-    return obj
+    return cast("Callable[[Any], Any]", obj)
 
 
 def name_for(settings: Any, app: str) -> str:

@@ -1,7 +1,7 @@
 """Which apps are due: enabled, not fatal, not running, ``next_run`` reached.
 
 ``next_run`` is written when a run starts (the schedule's next fire in the app's time
-zone, ``control.commands.services.next_fire``) and checked again when it ends, so a run
+zone, ``control.apps.schedule.next_fire``) and checked again when it ends, so a run
 longer than its interval does not pile up missed fires: the next run is the next fire
 after the end. Services have no schedule; a ``next_run`` on a service means "(re)start
 it then" (after a failure, or when the agent that ran it shut down).
@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from control.apps.models import Apps
+from control.clock import utcnow
 from control.db.database import connected
-from control.db.models import Apps, utcnow
 from control.enums import FatalFlag, RunStatus
 
 NOT_RUNNING = (RunStatus.IDLE, RunStatus.SCHEDULED, RunStatus.FAILED)

@@ -10,7 +10,7 @@ maintenance scheduler periodically for all of them.
 
 ``close_runtimes`` closes given runtimes the same way whatever their heartbeat: an
 agent starting up closes the runs still recorded under its own name, which its previous
-process cannot be running any more.
+process cannot be running any more (``recover_hosted``).
 """
 
 from __future__ import annotations
@@ -21,10 +21,14 @@ from collections.abc import Iterable, Sequence
 
 from peewee import fn
 
-from control.agent.runner import finish_run
+from control.agent.runtimes import finish_run
+from control.apps.models import Apps
+from control.clock import utcnow
 from control.db.database import connected
-from control.db.models import Apps, Logs, Runtime, utcnow
-from control.enums import RuntimeStatus
+from control.enums import RunStatus, RuntimeStatus
+from control.logs.models import Logs
+from control.querying import tuples
+from control.runtimes.models import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ def running(
     if heartbeat_before is not None:
         query = query.where(fn.COALESCE(Runtime.heartbeat, Runtime.started) < heartbeat_before)
     with connected():
-        return [(runtime_id, app_id) for runtime_id, app_id in query.tuples()]
+        return [(runtime_id, app_id) for runtime_id, app_id in tuples(query)]
 
 
 def close_runtimes(
@@ -111,3 +115,26 @@ def close_stale_runtimes(
     cutoff = (now or utcnow()) - older_than
     stale = running(groups=groups, app_ids=app_ids, heartbeat_before=cutoff)
     return close_runtimes(stale, LOST, fatal_after=fatal_after)
+
+
+def recover_hosted(
+    hosted: Sequence[str], *, host: str, exclusive: bool, stale_after: float, fatal_after: int
+) -> list[str]:
+    """What an agent starting up closes among the apps it hosts; the runtime ids closed.
+
+    The runs recorded under its own ``host`` name (its previous process cannot be running
+    them any more), every RUNNING run when it is ``exclusive`` (the only manager of its
+    apps), and the stale ones; apps left SCHEDULED by a queue that died with its process
+    go back to IDLE.
+    """
+    if not hosted:
+        return []
+    closed = close_runtimes(running(app_ids=hosted, host=host), RESTARTED, fatal_after=fatal_after)
+    if exclusive:
+        closed += close_runtimes(running(app_ids=hosted), LOST, fatal_after=fatal_after)
+    closed += close_stale_runtimes(stale_after, app_ids=hosted, fatal_after=fatal_after)
+    with connected():  # a queue that died with its process
+        Apps.update(run_status=RunStatus.IDLE).where(
+            Apps.id.in_(list(hosted)), Apps.run_status == RunStatus.SCHEDULED
+        ).execute()
+    return closed

@@ -6,12 +6,18 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import JOIN, Case, ModelSelect, fn
+from peewee import JOIN, Case, ColumnBase, ModelSelect, fn
 
-from control.db.models import Apps, Runtime, utcnow
+from control.apps.models import Apps
+from control.apps.run_state import LAST_RUN_STARTED, LISTED, run_state, with_runs
+from control.audit.services import redact
+from control.clock import utcnow
+from control.db.database import locking
 from control.enums import FatalFlag, RunStatus
 from control.errors import NotFound
-from control.querying import Page, SortKey, apply_sort, paginate
+from control.health.services import holding, verdicts_of
+from control.querying import Page, SortKey, apply_sort, paginate, tuples, where_given
+from control.runtimes.models import Runtime
 
 SORTABLE = {
     "id": Apps.id,
@@ -22,7 +28,7 @@ SORTABLE = {
     "fatal_flag": Apps.fatal_flag,
     "next_run": Apps.next_run,
     "disabled": Apps.disabled,
-    "last_run": Runtime.started,
+    "last_run": LAST_RUN_STARTED,
     "updated": Apps.updated,
 }
 
@@ -38,15 +44,17 @@ class AppFilter:
     disabled: bool | None = None
     is_service: bool | None = None
     q: str | None = None
+    # a health verdict the app holds now, ``unhealthy`` (any) or ``ok`` (none)
+    health: str | None = None
 
 
-def _with_last_runtime() -> ModelSelect:
+def _with_last_runtime() -> ModelSelect[Apps]:
     return Apps.select(Apps, Runtime).join(
         Runtime, JOIN.LEFT_OUTER, on=(Runtime.id == Apps.last_runtime), attr="last"
     )
 
 
-def _filtered(query: ModelSelect, f: AppFilter) -> ModelSelect:
+def _filtered(query: ModelSelect[Apps], f: AppFilter) -> ModelSelect[Apps]:
     exact = {
         Apps.group: f.group,
         Apps.parent: f.parent,
@@ -55,20 +63,55 @@ def _filtered(query: ModelSelect, f: AppFilter) -> ModelSelect:
         Apps.disabled: f.disabled,
         Apps.is_service: f.is_service,
     }
-    for column, value in exact.items():
-        if value is not None:
-            query = query.where(column == value)
+    query = where_given(query, exact)
     if f.q:
         # contains() escapes LIKE wildcards and is case-insensitive on every dialect
         query = query.where(Apps.id.contains(f.q) | Apps.app.contains(f.q))
+    if f.health == "ok":
+        query = query.where(Apps.id.not_in(holding(f.health)))
+    elif f.health is not None:
+        query = query.where(Apps.id.in_(holding(f.health)))
     return query
+
+
+def _last_run_started() -> ColumnBase:
+    """The "Last run" sort key as two scalar subqueries (the current run's start, else
+    the last finished run's) instead of joins: each is one primary-key lookup per app,
+    where joining every app to its runs made PostgreSQL hash the whole runtime table
+    (1,000,000 runs: 0.5-2 s a page; bench/fleet_scale.py)."""
+    current, last = Runtime.alias("current_started"), Runtime.alias("last_started")
+    return fn.COALESCE(
+        current.select(current.started).where(current.id == Apps.current_runtime),
+        last.select(last.started).where(last.id == Apps.last_runtime),
+    )
+
+
+def _sorted_page(f: AppFilter, sort: list[SortKey], page: int, per_page: int) -> Page:
+    """The page's apps, each with its runs joined, in the order of ``sort``.
+
+    Sorted by "Last run", the page's ids are chosen first from ``apps`` alone (the key
+    by subqueries, :func:`_last_run_started`), then only those apps are read with their
+    runs.
+    """
+    if not any(k.name == "last_run" for k in sort):
+        query = apply_sort(_filtered(with_runs(*LISTED), f), sort, SORTABLE, tiebreak=Apps.id)
+        # f and sort determine the query: its SQL is rendered once (control/db/compiled.py)
+        return paginate(query, page, per_page, key=("apps.list", f, tuple(sort)))
+    columns = SORTABLE | {"last_run": _last_run_started()}
+    ids_query = apply_sort(_filtered(Apps.select(Apps.id), f), sort, columns, tiebreak=Apps.id)
+    ids = paginate(ids_query, page, per_page)
+    wanted = [a.id for a in ids.rows]
+    found = {a.id: a for a in with_runs(*LISTED).where(Apps.id.in_(wanted))} if wanted else {}
+    return Page([found[i] for i in wanted if i in found], ids.page, ids.per_page, ids.total)
 
 
 def list_apps(f: AppFilter, sort: list[SortKey], page: int, per_page: int) -> Page:
     """One page of apps matching ``f``, each with its last runtime joined."""
-    query = apply_sort(_filtered(_with_last_runtime(), f), sort, SORTABLE, tiebreak=Apps.id)
-    result = paginate(query, page, per_page)
-    return Page([summary(a) for a in result.rows], result.page, result.per_page, result.total)
+    result = _sorted_page(f, sort, page, per_page)
+    now = utcnow()
+    health = verdicts_of(a.id for a in result.rows)
+    rows = [summary(a, now) | {"health": health.get(a.id, [])} for a in result.rows]
+    return Page(rows, result.page, result.per_page, result.total)
 
 
 def _count_where(condition: Any) -> Any:
@@ -78,7 +121,7 @@ def _count_where(condition: Any) -> Any:
 def group_counts() -> list[dict[str, Any]]:
     """Every group, by name, with how many apps it has and how many of them are running,
     fatal or disabled: one GROUP BY."""
-    rows = (
+    rows = tuples(
         Apps.select(
             Apps.group,
             fn.COUNT(Apps.id).alias("apps"),
@@ -88,7 +131,6 @@ def group_counts() -> list[dict[str, Any]]:
         )
         .group_by(Apps.group)
         .order_by(Apps.group)
-        .tuples()
     )
     return [
         {"group": group, "apps": int(n), "running": int(r), "fatal": int(f), "disabled": int(d)}
@@ -96,73 +138,29 @@ def group_counts() -> list[dict[str, Any]]:
     ]
 
 
-def get_app(app_id: str) -> dict[str, Any]:
-    """The detail view of one app, or NotFound."""
-    app = _with_last_runtime().where(Apps.id == app_id).first()
+def locked_app(app_id: str) -> Apps:
+    """The app's row, locked for the rest of the transaction; NotFound when missing."""
+    app: Apps | None = locking(Apps.select().where(Apps.id == app_id)).first()
     if app is None:
         raise NotFound(f"No app with id {app_id!r}.")
-    current = None
-    if app.current_runtime:
-        current = Runtime.select(Runtime.started).where(Runtime.id == app.current_runtime).first()
-    return detail(app, current_started=current.started if current else None)
+    return app
 
 
-def eta_seconds(
-    current: int | None,
-    total: int | None,
-    started: dt.datetime | None,
-    measured: dt.datetime | None,
-) -> float | None:
-    """Seconds left at the run's average throughput so far; None when not computable.
-
-    ``current / (measured - started)`` items per second, where ``measured`` is when
-    ``current`` was reported; ``(total - current)`` divided by that rate.
-    """
-    if current is None or total is None or started is None or measured is None:
-        return None
-    if total <= 0 or current <= 0:
-        return None
-    if current >= total:
-        return 0.0
-    elapsed = (measured - started).total_seconds()
-    if elapsed <= 0:
-        return None
-    return (total - current) / (current / elapsed)
+def get_app(app_id: str, *, reveal_secrets: bool = False) -> dict[str, Any]:
+    """The detail view of one app, or NotFound. Secret-looking keys of its settings are
+    redacted (the audit log's rule) unless ``reveal_secrets``."""
+    app = with_runs().where(Apps.id == app_id).first()
+    if app is None:
+        raise NotFound(f"No app with id {app_id!r}.")
+    shown = detail(app) | {"health": verdicts_of([app.id]).get(app.id, [])}
+    if not reveal_secrets:
+        shown["settings"] = redact(shown["settings"], clip=False)
+    return shown
 
 
-def progress(
-    app: Apps, current_started: dt.datetime | None, now: dt.datetime | None = None
-) -> dict[str, Any]:
-    """Live progress with percent done and the ETA of the current run.
-
-    The ETA counts from when the progress was last reported (or now, if never), so
-    ``eta`` is that moment plus ``eta_seconds``.
-    """
-    current, total = app.progress_current, app.progress_total
-    measured = app.progress_updated or now or utcnow()
-    seconds = eta_seconds(current, total, current_started, measured)
-    percent = None
-    if current is not None and total:
-        percent = round(100 * current / total, 1)
-    return {
-        "current": current,
-        "total": total,
-        "updated": app.progress_updated,
-        "percent": percent,
-        "eta_seconds": round(seconds, 1) if seconds is not None else None,
-        "eta": measured + dt.timedelta(seconds=round(seconds)) if seconds is not None else None,
-    }
-
-
-def _last_runtime(app: Apps) -> dict[str, Any] | None:
-    last = getattr(app, "last", None)
-    if last is None or last.id is None:
-        return None
-    return {"runtime": last.id, "started": last.started, "ended": last.ended, "status": last.status}
-
-
-def summary(app: Apps) -> dict[str, Any]:
-    """The list item of an app."""
+def summary(app: Apps, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The list item of an app (read through ``run_state.with_runs``): last run, progress
+    and ETA come from :func:`control.apps.run_state.run_state`, as in the detail."""
     return {
         "id": app.id,
         "app": app.app,
@@ -176,24 +174,14 @@ def summary(app: Apps) -> dict[str, Any]:
         "schedule": app.schedule,
         "timezone": app.timezone,
         "next_run": app.next_run,
-        "progress": {
-            "current": app.progress_current,
-            "total": app.progress_total,
-            "updated": app.progress_updated,
-        },
-        "last_runtime": _last_runtime(app),
+        **run_state(app, now),
     }
 
 
-def detail(
-    app: Apps, current_started: dt.datetime | None = None, now: dt.datetime | None = None
-) -> dict[str, Any]:
-    """The detail view of an app: the summary, every configuration field, progress and ETA.
-
-    ``current_started`` is when the current runtime started (the ETA needs it).
-    """
-    return summary(app) | {
-        "progress": progress(app, current_started, now),
+def detail(app: Apps, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The detail view of an app: the summary (with progress and ETA), every
+    configuration field."""
+    return summary(app, now) | {
         "description": app.description,
         "settings": app.settings,
         "fatal_reason": app.fatal_reason,

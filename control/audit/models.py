@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from peewee import AutoField, CharField, DateTimeField, IntegerField
 
+from control.clock import utcnow
+from control.db.base import BaseModel
 from control.db.fields import JSONField
-from control.db.models import BaseModel, utcnow
 
 
 class AuditLog(BaseModel):
@@ -31,4 +32,6 @@ class AuditLog(BaseModel):
             (("at",), False),
             (("actor", "at"), False),
             (("action", "at"), False),
+            # the figures of a period read from the index alone
+            (("at", "action", "outcome", "actor"), False),
         )

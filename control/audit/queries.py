@@ -9,10 +9,12 @@ from typing import Any
 
 from peewee import Case, ModelSelect, fn
 
+from control.apps.models import Apps
 from control.audit.models import AuditLog
-from control.db.models import Apps, Runtime, utcnow
+from control.clock import utcnow
 from control.enums import FatalFlag, RunStatus, RuntimeStatus
-from control.querying import keyset_page
+from control.querying import keyset_page, one_tuple, tuples, where_given, within
+from control.runtimes.models import Runtime
 
 OUTCOMES = ("success", "denied", "failed", "error")
 FAILED_LOGINS = ("auth.login_failed", "auth.service_failed")
@@ -57,23 +59,16 @@ def item(row: AuditLog) -> dict[str, Any]:
     }
 
 
-def _filtered(f: ActivityFilter) -> ModelSelect:
-    query = AuditLog.select()
-    if f.actor is not None:
-        query = query.where(AuditLog.actor == f.actor)
+def _filtered(f: ActivityFilter) -> ModelSelect[AuditLog]:
+    query = where_given(AuditLog.select(), {AuditLog.actor: f.actor})
     if f.action is not None:
         if f.action.endswith("*"):
             # startswith() escapes LIKE wildcards, so only the trailing * is a pattern
             query = query.where(AuditLog.action.startswith(f.action[:-1]))
         else:
             query = query.where(AuditLog.action == f.action)
-    if f.outcome is not None:
-        query = query.where(AuditLog.outcome == f.outcome)
-    if f.since is not None:
-        query = query.where(AuditLog.at >= f.since)
-    if f.until is not None:
-        query = query.where(AuditLog.at < f.until)
-    return query
+    query = where_given(query, {AuditLog.outcome: f.outcome})
+    return within(query, AuditLog.at, f.since, f.until)
 
 
 def list_activity(
@@ -84,26 +79,10 @@ def list_activity(
     return [item(r) for r in rows], key
 
 
-def recorded(action: str, request_id: str, since: dt.datetime) -> bool:
-    """Whether ``action`` was recorded for the request ``request_id`` since ``since``."""
-    return (
-        AuditLog.select(AuditLog.id)
-        .where(
-            AuditLog.action == action,
-            AuditLog.at >= since - dt.timedelta(seconds=1),
-            AuditLog.request_id == request_id,
-        )
-        .exists()
-    )
-
-
 def _counts(since: dt.datetime, column: Any) -> dict[str, int]:
     """``{value: rows}`` of the audit rows since ``since``, grouped by ``column`` in SQL."""
-    query = (
-        AuditLog.select(column, fn.COUNT(AuditLog.id))
-        .where(AuditLog.at >= since)
-        .group_by(column)
-        .tuples()
+    query = tuples(
+        AuditLog.select(column, fn.COUNT(AuditLog.id)).where(AuditLog.at >= since).group_by(column)
     )
     return dict(query)
 
@@ -113,13 +92,12 @@ def activity_stats(since: dt.datetime) -> dict[str, Any]:
     by_action = _counts(since, AuditLog.action)
     by_outcome = dict.fromkeys(OUTCOMES, 0) | _counts(since, AuditLog.outcome)
     count = fn.COUNT(AuditLog.id)
-    top = (
+    top = tuples(
         AuditLog.select(AuditLog.actor, count.alias("n"))
         .where(AuditLog.at >= since)
         .group_by(AuditLog.actor)
         .order_by(count.desc(), AuditLog.actor.asc())
         .limit(TOP_ACTORS)
-        .tuples()
     )
     return {
         "total": sum(by_action.values()),
@@ -134,27 +112,31 @@ def fleet_stats(since: dt.datetime) -> dict[str, Any]:
     """The fleet now (apps by status and flag) and its runtimes since ``since``."""
     by_status = {s.value: 0 for s in RunStatus}
     grouped = Apps.select(Apps.run_status, fn.COUNT(Apps.id)).group_by(Apps.run_status)
-    for status, n in grouped.tuples():
+    for status, n in tuples(grouped):
         by_status[RunStatus(status).value] = n
-    total, fatal, disabled = (
+    total, fatal, disabled = one_tuple(
         Apps.select(
             fn.COUNT(Apps.id),
             fn.SUM(Case(None, ((Apps.fatal_flag == FatalFlag.FATAL, 1),), 0)),
             fn.SUM(Case(None, ((Apps.disabled == True, 1),), 0)),  # noqa: E712 - SQL
         )
-        .tuples()
-        .get()
     )
-    # a run counts as finished in the period by its end (its start when it has none)
-    finished_at = fn.COALESCE(Runtime.ended, Runtime.started)
+    # a run counts as finished in the period by its end (its start when it has none);
+    # said without COALESCE so that the indexes on (status, ended) and (status, started)
+    # answer it
+    since_value = Runtime.started.to_value(since)
+    finished_since = (Runtime.ended >= since_value) | (
+        Runtime.ended.is_null() & (Runtime.started >= since_value)
+    )
     finished: dict[RuntimeStatus, int] = dict(
-        Runtime.select(Runtime.status, fn.COUNT(Runtime.id))
-        .where(
-            finished_at >= Runtime.started.to_value(since),
-            Runtime.status.in_([RuntimeStatus.COMPLETED, RuntimeStatus.FAILED]),
+        tuples(
+            Runtime.select(Runtime.status, fn.COUNT(Runtime.id))
+            .where(
+                finished_since,
+                Runtime.status.in_([RuntimeStatus.COMPLETED, RuntimeStatus.FAILED]),
+            )
+            .group_by(Runtime.status)
         )
-        .group_by(Runtime.status)
-        .tuples()
     )
     return {
         "apps": {

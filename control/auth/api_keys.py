@@ -20,8 +20,10 @@ from control.auth import passwords
 from control.auth.models import ApiKey, User
 from control.auth.principal import Principal
 from control.auth.roles import Role, may_grant
-from control.db.models import utcnow
-from control.errors import Forbidden, NotFound, Unauthenticated
+from control.clock import utcnow
+from control.db.database import write_transaction
+from control.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from control.querying import Page, paginate
 
 KEY_PATTERN = re.compile(r"^dck_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$")
 VERIFIED_TTL = 60.0
@@ -42,25 +44,58 @@ def _generate() -> tuple[str, str]:
     return prefix, f"dck_{prefix}_{secrets.token_urlsafe(32)}"
 
 
-def create_key(owner: User, name: str, role: Role | None) -> NewKey:
-    """Create a key for ``owner`` with ``role`` (default: the owner's), never above it."""
+def create_key(owner: User, name: str, role: Role | None, *, limit: int | None = None) -> NewKey:
+    """Create a key for ``owner`` with ``role`` (default: the owner's), never above it.
+
+    With ``limit``, an owner who already has that many keys (not revoked) gets Conflict:
+    every key brings a fresh credential, and one person must not hold without bound.
+    """
     wanted = role or owner.role
     if not may_grant(owner.role, wanted):
         raise Forbidden(f"A {owner.role.value} cannot create a {wanted.value} key.", field="role")
     prefix, key = _generate()
-    row = ApiKey.create(
-        prefix=prefix, key_hash=passwords.hash_secret(key), name=name, role=wanted, user=owner
-    )
+    key_hash = passwords.hash_secret(key)  # outside the transaction: Argon2 takes a while
+    # the write lock up front, so that concurrent creations cannot all pass the count
+    with write_transaction():
+        if limit is not None and active_key_count(owner.id) >= limit:
+            raise Conflict(
+                f"You already have {limit} API keys, the most allowed; revoke one first."
+            )
+        row = ApiKey.create(prefix=prefix, key_hash=key_hash, name=name, role=wanted, user=owner)
     return NewKey(row, key)
 
 
-def list_keys(owner_id: int) -> list[ApiKey]:
-    """The owner's keys that are not revoked, newest first."""
-    return list(
+def active_key_count(owner_id: int) -> int:
+    """How many keys the owner holds that are not revoked."""
+    return ApiKey.select().where(ApiKey.user == owner_id, ApiKey.revoked.is_null()).count()
+
+
+def key_page(owner_id: int, page: int, per_page: int) -> Page:
+    """One page of the owner's keys that are not revoked, newest first."""
+    query = (
         ApiKey.select()
         .where(ApiKey.user == owner_id, ApiKey.revoked.is_null())
         .order_by(ApiKey.created.desc(), ApiKey.id.desc())
     )
+    return paginate(query, page, per_page)
+
+
+def create_for_caller(
+    user_id: int, caller_role: Role, name: str, role: Role | None, *, limit: int
+) -> NewKey:
+    """A key for the calling user, whose token carries ``caller_role``.
+
+    The token's role may lag the account's (a change takes effect at the next login):
+    the default is the lesser of the two, and a wanted role must suit both.
+    """
+    owner = User.get_or_none(User.id == user_id)
+    if owner is None:
+        raise Forbidden("Only users have API keys.")
+    default = caller_role if may_grant(owner.role, caller_role) else owner.role
+    wanted = role or default
+    if not may_grant(caller_role, wanted):
+        raise Forbidden(f"A {caller_role.value} cannot create a {wanted.value} key.", field="role")
+    return create_key(owner, name, wanted, limit=limit)
 
 
 def revoke_key(owner_id: int, key_id: int) -> None:

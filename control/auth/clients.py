@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from control.auth import passwords
 from control.auth.models import ServiceClient
+from control.auth.principal_cache import forget_all
 from control.auth.roles import Role
-from control.db.models import utcnow
+from control.clock import utcnow
 from control.errors import Conflict, InvalidInput, NotFound
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")
@@ -61,8 +62,10 @@ def rotate_secret(name_or_id: str, grace: dt.timedelta = dt.timedelta(hours=24))
 
 
 def set_disabled(name_or_id: str, disabled: bool) -> ServiceClient:
-    """Disable or enable a client; its tokens stop working at once when disabled."""
+    """Disable or enable a client; when disabled, its tokens stop working at once in this
+    process, in the others within ``DC_PRINCIPAL_CACHE_SECONDS``."""
     client = _get(name_or_id)
     client.disabled = disabled
     client.save()
+    forget_all()
     return client

@@ -11,8 +11,9 @@ from peewee import (
 )
 
 from control.auth.roles import Role
+from control.clock import utcnow
+from control.db.base import BaseModel
 from control.db.fields import EnumField, JSONField
-from control.db.models import BaseModel, utcnow
 
 
 class User(BaseModel):
@@ -75,6 +76,7 @@ class RefreshToken(BaseModel):
     jti = CharField(max_length=64, primary_key=True)
     family = CharField(max_length=64, index=True)
     user = ForeignKeyField(User, column_name="user_id", on_delete="CASCADE")
+    user_id: int  # the key's raw value, which peewee adds beside ``user``
     issued = DateTimeField(default=utcnow)
     expires = DateTimeField()
     used = DateTimeField(null=True)

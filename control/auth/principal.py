@@ -32,3 +32,12 @@ class Principal:
     @property
     def rate_key(self) -> str:
         return f"{self.kind}:{self.api_key_id or self.token_id or self.subject}"
+
+    @property
+    def owner(self) -> str:
+        """Who stands behind the credential: a user's tokens and keys all count as theirs."""
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        if self.client_id is not None:
+            return f"service:{self.client_id}"
+        return f"{self.kind}:{self.subject}"

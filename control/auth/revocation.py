@@ -1,4 +1,5 @@
-"""Revoked token ids, checked on every authenticated request.
+"""Revoked token ids, checked on every bearer token verified (a verified token's principal
+is then kept for ``DC_PRINCIPAL_CACHE_SECONDS``: control/auth/principal_cache.py).
 
 Redis (with a TTL to the token's expiry) when configured, else the ``revoked_token``
 table (cleaned up periodically). Either raises ``Unavailable`` when it cannot answer,
@@ -13,8 +14,9 @@ from typing import Protocol
 from peewee import PeeweeException
 
 from control.auth.models import RevokedToken
+from control.auth.principal_cache import forget_all
+from control.clock import utcnow
 from control.db.database import database
-from control.db.models import utcnow
 from control.errors import Unavailable
 from control.kv.interface import KeyValueStore
 
@@ -41,6 +43,7 @@ class KeyValueRevocationStore:
         ttl = int((expires - utcnow()).total_seconds()) + 1
         if ttl > 0:
             self._store.set_flag(f"revoked:{token_id}", ttl)
+        forget_all()
 
     def any_revoked(self, *token_ids: str) -> bool:
         return any(self._store.has_flag(f"revoked:{tid}") for tid in token_ids)
@@ -62,6 +65,7 @@ class DatabaseRevocationStore:
                 )
         except PeeweeException as exc:
             raise Unavailable("The revocation list is unreachable.") from exc
+        forget_all()
 
     def any_revoked(self, *token_ids: str) -> bool:
         try:

@@ -13,21 +13,28 @@ import logging
 from dataclasses import dataclass
 
 from control.audit import services as audit
+from control.audit.context import Actor, AuditContext
 from control.auth import passwords
 from control.auth.models import RefreshToken, ServiceClient, User
 from control.auth.principal import Principal
 from control.auth.revocation import RevocationStore
 from control.auth.tokens import InvalidToken, IssuedToken, TokenService, new_id
-from control.db.database import database
-from control.db.models import utcnow
+from control.clock import utcnow
+from control.db.database import database, write_transaction
 from control.errors import Throttled, Unauthenticated
 from control.kv.interface import KeyValueStore
 
 log = logging.getLogger(__name__)
 
+# Failed logins are throttled per (account, source address), never per account alone:
+# a flood of wrong passwords from elsewhere must not lock the owner out of their account.
 FAILURE_WINDOW = 15 * 60
-FAILURES_PER_ACCOUNT = 5
-FAILURES_PER_IP = 20
+FAILURES_PER_ACCOUNT_IP = 5  # one address guessing one account's password
+FAILURES_PER_IP = 20  # one address guessing any accounts' passwords
+# An account that failed this often in the window (from anywhere) is under attack: an
+# address that has already failed for it is refused, one that has not (its owner at their
+# usual place) still gets in. A distributed guesser gets one try per address, not five.
+ACCOUNT_UNDER_ATTACK = 20
 GENERIC_FAILURE = "Invalid credentials."
 
 
@@ -52,16 +59,22 @@ class SessionService:
 
     # -- throttling ---------------------------------------------------------------
 
-    def _failure_key(self, kind: str, name: str) -> str:
-        digest = hashlib.sha256(name.strip().lower().encode()).hexdigest()[:32]
-        return f"authfail:{kind}:{digest}"
+    @staticmethod
+    def _digest(text: str) -> str:
+        return hashlib.sha256(text.strip().lower().encode()).hexdigest()[:32]
 
-    def _check_throttle(self, key: str, ip: str | None) -> None:
-        checks = [(key, FAILURES_PER_ACCOUNT)]
-        if ip:
-            checks.append((self._failure_key("ip", ip), FAILURES_PER_IP))
-        for name, limit in checks:
-            window = self.store.peek(name, FAILURE_WINDOW)
+    def _failure_keys(self, kind: str, name: str, ip: str | None) -> tuple[str, str, str]:
+        """The counters of one attempt: (account, account from this address, address)."""
+        account = f"authfail:{kind}:{self._digest(name)}"
+        address = self._digest(ip or "unknown")
+        return account, f"{account}:ip:{address}", f"authfail:ip:{address}"
+
+    def _check_throttle(self, keys: tuple[str, str, str]) -> None:
+        account, pair, address = (self.store.peek(key, FAILURE_WINDOW) for key in keys)
+        pair_limit = FAILURES_PER_ACCOUNT_IP
+        if account.count >= ACCOUNT_UNDER_ATTACK:
+            pair_limit = 1
+        for window, limit in ((pair, pair_limit), (address, FAILURES_PER_IP)):
             if window.count >= limit:
                 now = int(dt.datetime.now(dt.UTC).timestamp())
                 raise Throttled(
@@ -69,38 +82,47 @@ class SessionService:
                     retry_after=max(1, window.reset_at - now),
                 )
 
-    def _fail(self, key: str, action: str, who: str, ip: str | None) -> Unauthenticated:
-        self.store.hit(key, FAILURE_WINDOW)
-        if ip:
-            self.store.hit(self._failure_key("ip", ip), FAILURE_WINDOW)
-        audit.record(action, outcome="failed", actor=who, ip=ip, summary={"reason": "credentials"})
+    def _fail(
+        self, keys: tuple[str, str, str], action: str, who: str, context: AuditContext
+    ) -> Unauthenticated:
+        for key in keys:
+            self.store.hit(key, FAILURE_WINDOW)
+        audit.record(
+            context,
+            action,
+            outcome="failed",
+            actor=Actor(who, "anonymous"),
+            details={"reason": "credentials"},
+            with_request=False,
+        )
         # the name typed may be a password typed in the wrong field: log only a tag of it
-        log.info("%s for account #%s from %s", action, key.rsplit(":", 1)[-1][:8], ip)
+        log.info("%s for account #%s from %s", action, keys[0].rsplit(":", 1)[-1][:8], context.ip)
         return Unauthenticated(GENERIC_FAILURE)
 
     # -- flows --------------------------------------------------------------------
 
-    def login(self, email: str, password: str, ip: str | None) -> TokenPair:
-        """Check email and password; start a session (same answer for unknown users)."""
-        key = self._failure_key("user", email)
-        self._check_throttle(key, ip)
+    def login(self, email: str, password: str, context: AuditContext) -> TokenPair:
+        """Check email and password; start a session (same answer for unknown users).
+
+        ``context`` is the request's (its address counts the failures); the login and
+        its failures are audited here."""
+        keys = self._failure_keys("user", email, context.ip)
+        self._check_throttle(keys)
         with database.connection_context():
             user = User.get_or_none(User.email == email.strip().lower())
             valid = passwords.verify_secret(user.password_hash if user else None, password)
             if user is None or not valid or user.disabled:
-                raise self._fail(key, "auth.login_failed", email[:254], ip)
+                raise self._fail(keys, "auth.login_failed", email[:254], context)
             if passwords.needs_rehash(user.password_hash):
                 user.password_hash = passwords.hash_secret(password)
             user.last_login = utcnow()
             user.save()
             pair = self._start_session(user)
         audit.record(
+            context,
             "auth.login",
-            outcome="success",
-            actor=user.email,
-            actor_type="user",
-            role=user.role.value,
-            ip=ip,
+            actor=Actor(user.email, "user", user.role.value),
+            with_request=False,
         )
         return pair
 
@@ -125,7 +147,7 @@ class SessionService:
         )
         return TokenPair(access, refresh, user.role.value)
 
-    def refresh(self, token: str, ip: str | None) -> TokenPair:
+    def refresh(self, token: str, context: AuditContext) -> TokenPair:
         """Use a refresh token once and rotate it; reuse revokes its whole family."""
         try:
             claims = self.tokens.verify(token, "refresh")
@@ -133,7 +155,7 @@ class SessionService:
             log.info("refresh refused: %s", exc)
             raise Unauthenticated(GENERIC_FAILURE) from None
         now = utcnow()
-        with database.connection_context(), database.atomic():
+        with database.connection_context(), write_transaction():
             won = (
                 RefreshToken.update(used=now)
                 .where(
@@ -156,20 +178,20 @@ class SessionService:
         if reused and family:
             self.revoke_sessions([family])
             audit.record(
+                context,
                 "auth.refresh_reuse",
                 outcome="denied",
-                actor=claims.subject,
-                actor_type="user",
-                ip=ip,
-                summary={"session": family},
+                actor=Actor(claims.subject, "user"),
+                details={"session": family},
+                with_request=False,
             )
             log.warning("refresh token reuse detected; session revoked")
         raise Unauthenticated(GENERIC_FAILURE)
 
-    def service_token(self, client_id: str, secret: str, ip: str | None) -> TokenPair:
-        """OAuth2 client credentials: an access token, no refresh token."""
-        key = self._failure_key("client", client_id)
-        self._check_throttle(key, ip)
+    def service_token(self, client_id: str, secret: str, context: AuditContext) -> TokenPair:
+        """OAuth2 client credentials: an access token, no refresh token (audited here)."""
+        keys = self._failure_keys("client", client_id, context.ip)
+        self._check_throttle(keys)
         now = utcnow()
         with database.connection_context():
             client = ServiceClient.get_or_none(ServiceClient.client_id == client_id)
@@ -182,7 +204,7 @@ class SessionService:
             ):
                 valid = passwords.verify_secret(client.previous_secret_hash, secret)
             if client is None or not valid or client.disabled:
-                raise self._fail(key, "auth.service_failed", client_id[:254], ip)
+                raise self._fail(keys, "auth.service_failed", client_id[:254], context)
             client.last_used = now
             client.save()
         access = self.tokens.issue(
@@ -193,12 +215,10 @@ class SessionService:
             session_id=new_id(),
         )
         audit.record(
+            context,
             "auth.service",
-            outcome="success",
-            actor=client.client_id,
-            actor_type="service",
-            role=client.role.value,
-            ip=ip,
+            actor=Actor(client.client_id, "service", client.role.value),
+            with_request=False,
         )
         return TokenPair(access, None, client.role.value)
 

@@ -17,14 +17,19 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from control.auth.models import User
-from control.db.database import database
-from control.db.models import utcnow
+from control.clock import utcnow
+from control.db.database import database, write_transaction
 from control.errors import InvalidInput, NotFound
 
 DEFAULTS: dict[str, Any] = {
     "timezone": "UTC",
     "display": {"theme": "light", "page_size": 20, "date_format": "iso"},
+    # the dashboard's saved views: the user's own names -> {"path": "/dashboard/apps/..."}
+    "views": {},
 }
+# Defaults that are maps of the user's own keys (not sections of fixed keys).
+FREE_MAPS = frozenset({"views"})
+MAX_VIEWS = 50
 
 
 def _overlay(defaults: Mapping[str, Any], stored: Any) -> dict[str, Any]:
@@ -41,7 +46,10 @@ def _overlay(defaults: Mapping[str, Any], stored: Any) -> dict[str, Any]:
         if name not in stored or stored[name] is None:
             continue
         value = stored[name]
-        if isinstance(default, Mapping):
+        if name in FREE_MAPS:
+            if isinstance(value, Mapping):
+                result[name] = {k: dict(v) for k, v in value.items() if isinstance(v, Mapping)}
+        elif isinstance(default, Mapping):
             result[name] = _overlay(default, value)
         elif type(value) is type(default):
             result[name] = value
@@ -78,7 +86,7 @@ def _user(user_id: int, *, for_update: bool = False) -> User:
     query = User.select().where(User.id == user_id)
     if for_update and getattr(database, "for_update", False):
         query = query.for_update()  # PostgreSQL: concurrent PATCHes do not lose changes
-    user = query.first()
+    user: User | None = query.first()
     if user is None:
         raise NotFound(f"No user with id {user_id}.")
     return user
@@ -94,9 +102,11 @@ def update_settings(user_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
     timezone = changes.get("timezone")
     if timezone is not None:
         check_timezone(timezone)
-    with database.atomic():
+    with write_transaction():
         user = _user(user_id, for_update=True)
         stored = user.settings if isinstance(user.settings, Mapping) else {}
         merged = _apply(stored, changes)
+        if len(merged.get("views") or {}) > MAX_VIEWS:
+            raise InvalidInput(f"At most {MAX_VIEWS} saved views.", field="views")
         User.update(settings=merged, updated=utcnow()).where(User.id == user_id).execute()
     return _overlay(DEFAULTS, merged)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from control.auth import passwords
 from control.auth.models import User
+from control.auth.principal import Principal
+from control.auth.principal_cache import forget_all
 from control.auth.roles import Role
 from control.auth.sessions import SessionService
-from control.db.models import utcnow
+from control.clock import utcnow
+from control.db.database import database
 from control.errors import Conflict, InvalidInput, NotFound
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
@@ -30,6 +34,21 @@ def get_user(email: str) -> User:
     return user
 
 
+def profile(principal: Principal) -> dict[str, Any]:
+    """Who the caller is: subject, kind and role, and a user's stored settings (blocking;
+    opens a connection only for a user)."""
+    data: dict[str, Any] = {
+        "subject": principal.subject,
+        "kind": principal.kind,
+        "role": principal.role,
+    }
+    if principal.user_id is not None:
+        with database.connection_context():
+            user = User.get_by_id(principal.user_id)
+        data["settings"] = user.settings
+    return data
+
+
 def create_user(email: str, password: str, role: Role) -> User:
     """A new enabled user; Conflict if the email is taken."""
     address = normalise_email(email)
@@ -47,6 +66,7 @@ def set_disabled(sessions: SessionService, email: str, disabled: bool) -> User:
     user.save()
     if disabled:
         sessions.revoke_user_sessions(user)
+        forget_all()  # also without a live session: a token outlives its refresh token
     return user
 
 
@@ -57,6 +77,7 @@ def set_role(sessions: SessionService, email: str, role: Role) -> User:
     user.updated = utcnow()
     user.save()
     sessions.revoke_user_sessions(user)
+    forget_all()
     return user
 
 

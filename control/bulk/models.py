@@ -8,19 +8,34 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from peewee import AutoField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import (
+    AutoField,
+    CharField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
 
+from control.clock import utcnow
+from control.db.base import BaseModel
 from control.db.fields import EnumField, JSONField
-from control.db.models import BaseModel, utcnow
 
 
 class BulkStatus(StrEnum):
-    """queued → running → completed (or failed when the worker gave up)."""
+    """queued → running → completed (or failed when the worker gave up, or cancelled
+    when someone stopped it: its apps without a result are skipped "cancelled")."""
 
     QUEUED = "queued"
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = (BulkStatus.COMPLETED, BulkStatus.FAILED, BulkStatus.CANCELLED)
+CANCELLED_REASON = "cancelled"  # the reason on the apps a cancel left unapplied
 
 
 class BulkOutcome(StrEnum):
@@ -51,6 +66,9 @@ class BulkJob(BaseModel):
     started = DateTimeField(null=True)
     finished = DateTimeField(null=True)
     requeued_at = DateTimeField(null=True)  # last re-sent by the stale-job sweep
+    progressed_at = DateTimeField(null=True)  # last app handled (or the job taken up)
+    cancelled_by = CharField(max_length=254, null=True)
+    rate = FloatField(null=True)  # apps per second at most; None: as fast as it goes
 
     class Meta:
         table_name = "bulk_job"

@@ -22,7 +22,12 @@ def _split(values: tuple[str, ...]) -> list[str]:
     multiple=True,
     help="A group to host (repeat, or comma-separate); default DC_AGENT_GROUPS, else all.",
 )
-@click.option("--name", default=None, help="Agent name (default DC_AGENT_NAME, else host name).")
+@click.option(
+    "--name",
+    default=None,
+    help="Agent name, one per agent process: it names the agent's queue "
+    "(default DC_AGENT_NAME, else host name).",
+)
 def agent(groups: tuple[str, ...], name: str | None) -> None:
     """Run the apps of the given groups on schedule and on command; stops on SIGTERM.
 

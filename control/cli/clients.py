@@ -15,7 +15,7 @@ from control.auth.models import ServiceClient
 from control.auth.roles import Role
 from control.cli.context import bind_database
 from control.cli.users import domain_errors, echo_table, record, when
-from control.db.models import utcnow
+from control.clock import utcnow
 
 CLIENT_ROLES = [Role.SERVICE.value, Role.VIEWER.value, Role.OPERATOR.value]
 ONCE = "This secret cannot be shown again: store it now (only its hash is kept)."

@@ -29,7 +29,7 @@ def settings() -> Settings:
 def bind_database() -> Database:
     """Settings, logging and a connected database, or a one-line error."""
     conf = settings()
-    configure_logging(conf.log_level)
+    configure_logging(conf.log_level, conf.access_log_level)
     db = database.obj if database.obj is not None else init_database(conf.database_url)
     try:
         db.connect(reuse_if_open=True)

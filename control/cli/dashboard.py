@@ -3,7 +3,6 @@ the demo). Production runs ``gunicorn --workers 1 --threads 8 dashboard.server:s
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import signal
@@ -37,9 +36,9 @@ def dashboard(host: str | None, port: int | None, parent_pid: int | None) -> Non
     from werkzeug.serving import make_server
 
     conf = settings()
-    configure_logging(conf.log_level)
-    # By name, as `serve` names web.asgi:app: control/ never imports dashboard/.
-    app = importlib.import_module("dashboard.server").server
+    configure_logging(conf.log_level, conf.access_log_level)
+    from dashboard.server import server as app
+
     bind_host, bind_port = host or conf.dashboard_host, port or conf.dashboard_port
     httpd = make_server(bind_host, bind_port, app, threaded=True)
 

@@ -1,9 +1,9 @@
 """``dcctl scheduler``: send the periodic maintenance messages, and route events to
 notification channels, until stopped.
 
-The process only sends: jobs are named by actor (``control/scheduler``), so the actors
-(``workers``) are never imported here. The broker is built from settings by
-``workers.broker``, imported lazily inside the command (it declares no actor). Several
+The process only sends: jobs are named by actor (``control/scheduler``) and sent through
+a task queue on a broker ``workers.broker.build_broker`` builds from settings; no actor
+is declared here. Several
 replicas may run: each tick is sent by the one that wins its lock (Redis with
 ``DC_REDIS_URL``, else the ``scheduler_tick`` table).
 
@@ -45,11 +45,14 @@ def scheduler() -> None:
         )
     bind_migrated_database()
     logging.getLogger("pika").setLevel(logging.WARNING)
-    from workers.broker import broker  # the broker only: no actor is declared by it
+    from control.tasks.dramatiq import DramatiqTaskQueue
+    from workers.broker import build_broker
 
+    broker = build_broker(conf)
+    tasks = DramatiqTaskQueue(broker)
     jobs = periodic_jobs(conf)
     lock = build_lock(conf.redis_url)
-    runner = SchedulerRunner(jobs, lock, broker)
+    runner = SchedulerRunner(jobs, lock, tasks)
     bus: EventBus | None = None
     router: NotificationRouter | None = None
     if conf.redis_url:
@@ -57,7 +60,7 @@ def scheduler() -> None:
         from control.scheduler.notify import build_router
 
         bus = build_bus(conf.redis_url, channel=conf.events_channel)
-        router = build_router(bus, lock, broker, conf.notification_pipeline_error_rate)
+        router = build_router(bus, lock, tasks, conf.notification_pipeline_error_rate)
     else:
         log.warning(
             "no DC_REDIS_URL: events of other processes cannot reach this one, so none "

@@ -57,10 +57,12 @@ def _dashboard_child(enabled: bool) -> Iterator[subprocess.Popen[bytes] | None]:
 )
 def serve(host: str | None, port: int | None, with_dashboard: bool) -> None:
     """Serve the API with the in-process parts; stops cleanly on SIGTERM."""
+    from control.cli.webapp import build_app  # here: the API's imports cost start-up time
+
     conf = settings()
     bind_migrated_database()
     config = uvicorn.Config(
-        "web.asgi:app",  # by name: control/ never imports web/
+        build_app(conf),
         host=host or conf.api_host,
         port=port or conf.api_port,
         log_config=None,

@@ -18,6 +18,7 @@ import click
 from peewee import IntegrityError
 
 from control.audit import services as audit
+from control.audit.context import Actor, AuditContext
 from control.auth import users as domain
 from control.auth.models import ApiKey, User
 from control.auth.roles import HUMAN, Role, may_grant
@@ -53,7 +54,7 @@ def actor() -> str:
 
 def record(action: str, **summary: object) -> None:
     """An audit row for a change made from the command line (secrets never included)."""
-    audit.record(action, outcome="success", actor=actor(), actor_type="cli", summary=summary)
+    audit.record(AuditContext(actor=Actor(actor(), "cli")), action, details=summary)
 
 
 def when(value: dt.datetime | None, empty: str = "never") -> str:

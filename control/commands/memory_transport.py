@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from control.commands.messages import CONTENT_TYPE, EXCHANGE
+from control.commands.transport import Confirmed, Outgoing
 from control.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -98,13 +99,26 @@ class MemoryTransport:
                 message = Message(routing_key, bytes(body), message_id, dict(headers or {}))
                 self._queue.put((message, targets))
 
+    def publish_many(self, messages: Sequence[Outgoing]) -> Confirmed:
+        for count, m in enumerate(messages):
+            try:
+                self.publish(m.routing_key, m.body, m.message_id, m.headers)
+            except Unavailable as exc:
+                return Confirmed(count, exc)
+        return Confirmed(len(messages))
+
     def drain(self, timeout: float = 5.0) -> bool:
         """Wait until every published message has been handed to its subscribers."""
         done = threading.Event()
         with self._lock:
             if self._thread is None or self._closed:
                 return True
-        waiter = threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True)
+
+        def wait() -> None:
+            self._queue.join()
+            done.set()
+
+        waiter = threading.Thread(target=wait, daemon=True)
         waiter.start()
         return done.wait(timeout)
 

@@ -6,8 +6,9 @@ from enum import StrEnum
 
 from peewee import AutoField, CharField, DateTimeField, IntegerField, TextField
 
+from control.clock import utcnow
+from control.db.base import BaseModel
 from control.db.fields import EnumField, JSONField
-from control.db.models import BaseModel, utcnow
 from control.enums import CommandFlag
 
 

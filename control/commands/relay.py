@@ -1,11 +1,13 @@
 """The outbox relay: publishes unsent outbox rows, oldest first, and marks them sent.
 
 Each pass claims up to ``batch`` rows in one transaction (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, so several relays can run; SQLite serialises writers), publishes each with a
-confirm, and marks the confirmed rows (and their commands) published in that same
-transaction, with one UPDATE per table. The first
-failure stops the pass and gives that row a backoff; the rows behind it wait, so one
-relay publishes in order.
+PostgreSQL, so several relays can run; SQLite serialises writers), publishes them as one
+batch (``publish_many``: on RabbitMQ all of them go out, then the broker's confirms are
+awaited together), and marks the confirmed rows (and their commands) published in that
+same transaction, with one UPDATE per table. A row is marked only once confirmed, and
+only the confirmed prefix of the batch: the first row not confirmed (nacked, timed out,
+connection lost) gets a backoff and the rows behind it wait, so one relay publishes in
+order; any of them the broker did take is published again on a later pass.
 
 Delivery is at least once: a crash between the broker's confirm and the commit publishes
 the row again on the next pass. Consumers dedupe on ``message_id`` (the command id).
@@ -19,11 +21,11 @@ import threading
 
 from peewee import ModelSelect
 
+from control.clock import utcnow
 from control.commands.models import Command, CommandStatus, Outbox
 from control.commands.services import outbox_written
-from control.commands.transport import CommandTransport
+from control.commands.transport import CommandTransport, Outgoing
 from control.db.database import connected, dialect, write_transaction
-from control.db.models import utcnow
 from control.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(MAX_BACKOFF_SECONDS, 2 ** max(0, attempts - 1)))
 
 
-def _claim(batch: int) -> ModelSelect:
+def _claim(batch: int) -> ModelSelect[Outbox]:
     query = (
         Outbox.select()
         .where(Outbox.published_at.is_null())
@@ -51,29 +53,39 @@ def _claim(batch: int) -> ModelSelect:
 
 def relay_once(transport: CommandTransport, batch: int = 100) -> int:
     """Publish up to ``batch`` unsent rows in order; the number published."""
-    published: list[Outbox] = []
     with connected(), write_transaction():
         now = utcnow()
+        rows: list[Outbox] = []
         for row in _claim(batch):
             if row.available_at > now:
                 break  # the oldest row is backing off; the rest keep their place behind it
-            try:
-                transport.publish(
-                    row.routing_key, row.payload.encode(), row.message_id, row.headers or None
-                )
-            except Unavailable as exc:
-                attempts = row.attempts + 1
-                Outbox.update(
-                    attempts=attempts,
-                    last_error=str(exc)[:2000],
-                    available_at=utcnow() + backoff(attempts),
-                ).where(Outbox.id == row.id).execute()
-                log.warning("outbox row %s not published (attempt %s): %s", row.id, attempts, exc)
-                break
-            published.append(row)
+            rows.append(row)
+        if not rows:
+            return 0
+        outcome = transport.publish_many(
+            [
+                Outgoing(r.routing_key, r.payload.encode(), r.message_id, r.headers or None)
+                for r in rows
+            ]
+        )
+        published = rows[: outcome.count]
+        if outcome.error is not None and outcome.count < len(rows):
+            _back_off(rows[outcome.count], outcome.error)
         if published:
             _mark_published(published)
     return len(published)
+
+
+def _back_off(row: Outbox, error: Unavailable) -> None:
+    """The first unconfirmed row waits before its next attempt; the rows behind it wait
+    behind it."""
+    attempts = row.attempts + 1
+    Outbox.update(
+        attempts=attempts,
+        last_error=str(error)[:2000],
+        available_at=utcnow() + backoff(attempts),
+    ).where(Outbox.id == row.id).execute()
+    log.warning("outbox row %s not published (attempt %s): %s", row.id, attempts, error)
 
 
 def _mark_published(rows: list[Outbox]) -> None:

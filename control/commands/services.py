@@ -1,4 +1,4 @@
-"""Commands and configuration writes: each one transaction, locked on the app's row.
+"""Commands: each one transaction, locked on the app's row.
 
 A command sets the app's ``command_flag``, writes the ``Command``, its ``Outbox`` row and
 the audit row, all committed together; the relay publishes the outbox later, so a broker
@@ -12,26 +12,23 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
-import zoneinfo
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from croniter import croniter
-from peewee import ModelSelect
+from peewee import ModelSelect, chunked
 
 from control.apps import services as apps
-from control.audit.models import AuditLog
-from control.audit.services import redact
+from control.apps.models import Apps
+from control.audit import services as audit
+from control.audit.context import Actor, AuditContext
+from control.clock import utcnow
 from control.commands import messages
 from control.commands.models import LIVE, Command, CommandStatus, Outbox
 from control.commands.wakeup import notify_outbox
-from control.db.database import connected, database, dialect, write_transaction
-from control.db.models import Apps, naive_utc, utcnow
+from control.db.database import connected, database, locking, write_transaction
 from control.enums import CommandFlag, FatalFlag, RunStatus
-from control.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from control.errors import Conflict, InvalidInput, NotFound
 from control.events import EventType, publish
-from control.log_context import request_id_var
 
 ACTIONS = {
     CommandFlag.START: "apps.start",
@@ -41,34 +38,10 @@ ACTIONS = {
 }
 STOPPABLE = (RunStatus.RUNNING, RunStatus.SCHEDULED, RunStatus.STOPPING)
 FLAG_CLEARED = "manager (command_flag cleared)"
-CONFIG_FIELDS = frozenset({"settings", "schedule", "timezone", "disabled", "next_run"})
+INSERT_BATCH = 100  # rows per multi-row INSERT (MSSQL takes 2,100 parameters at most)
 
 # Set after every committed command: the in-process relay wakes instead of polling.
 outbox_written = threading.Event()
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who asks: the audit row's actor columns and the command's ``requested_by``."""
-
-    subject: str
-    kind: str = "user"  # user | service | api_key | cli | system
-    role: str | None = None
-
-
-# -- transactions ----------------------------------------------------------------------
-
-
-def locking(query: ModelSelect) -> ModelSelect:
-    """``SELECT ... FOR UPDATE`` where the dialect has it (SQLite serialises writers)."""
-    return query.for_update() if dialect() == "postgresql" else query
-
-
-def _locked_app(app_id: str) -> Apps:
-    app = locking(Apps.select().where(Apps.id == app_id)).first()
-    if app is None:
-        raise NotFound(f"No app with id {app_id!r}.")
-    return app
 
 
 # -- commands --------------------------------------------------------------------------
@@ -110,7 +83,11 @@ def check_command(command: CommandFlag, app: Apps) -> bool:
 
 
 def _retire(
-    query: ModelSelect, status: CommandStatus, *, by: str | None = None, error: str | None = None
+    query: ModelSelect[Command],
+    status: CommandStatus,
+    *,
+    by: str | None = None,
+    error: str | None = None,
 ) -> None:
     """Move live commands to ``status`` and drop their unsent outbox rows (not needed now).
 
@@ -128,46 +105,30 @@ def _retire(
     Command.update(values).where(Command.id.in_(ids), Command.status.in_(LIVE)).execute()
 
 
-def _live_commands(app_id: str) -> ModelSelect:
+def _live_commands(app_id: str) -> ModelSelect[Command]:
     return Command.select(Command.id).where(Command.app == app_id, Command.status.in_(LIVE))
-
-
-def _write_audit(action: str, actor: Actor, summary: dict[str, Any], audit: Mapping[str, Any]):
-    # The same row control.audit.services.record() writes, but on this transaction's
-    # connection and without swallowing errors: no audit row, no command.
-    fields: dict[str, Any] = {
-        "action": action,
-        "outcome": "success",
-        "actor": actor.subject[:254],
-        "actor_type": actor.kind,
-        "role": actor.role,
-        **audit,
-    }
-    fields["summary"] = redact({**dict(fields.get("summary") or {}), **summary})
-    request_id = request_id_var.get()
-    fields.setdefault("request_id", request_id if request_id != "-" else None)
-    AuditLog.create(**fields)
 
 
 def issue_command(
     app_id: str,
     command: CommandFlag | str,
-    actor: Actor,
+    by: Actor | AuditContext,
     *,
     bulk_job_id: str | None = None,
-    audit: Mapping[str, Any] | None = None,
 ) -> Command:
     """Accept ``command`` for ``app_id``: flag, command, outbox and audit in one transaction.
 
     Raises NotFound for an unknown app and Conflict when the command makes no sense now
-    (see ``check_command``). ``audit`` adds or overrides audit-row columns (the API passes
-    the request's ip, method, endpoint, summary and status).
+    (see ``check_command``). ``by`` is who asks, or the request's audit context (its ip,
+    method, endpoint, summary and status go into the audit row).
     """
+    context = AuditContext.of(by)
+    actor = context.actor
     command = CommandFlag(command)
     if command is CommandFlag.NONE:
         raise InvalidInput("NONE is not a command.", field="command")
     with connected(), write_transaction():
-        app = _locked_app(app_id)
+        app = apps.locked_app(app_id)
         supersedes = check_command(command, app)
         now = utcnow()
         new_id = uuid.uuid4().hex
@@ -180,53 +141,153 @@ def issue_command(
         else:
             # The flag is clear, so a manager has taken any earlier command already.
             _retire(_live_commands(app.id), CommandStatus.ACKNOWLEDGED, by=FLAG_CLEARED)
-        issued = Command.create(
-            id=new_id,
-            app=app.id,
-            command=command,
-            requested_by=actor.subject[:254],
-            requested_at=now,
-            bulk_job_id=bulk_job_id,
-        )
-        Outbox.create(
-            kind="command",
-            message_id=issued.id,
-            routing_key=messages.routing_key(app.group, app.parent, app.id),
-            payload=messages.command_body(
-                command_id=issued.id,
-                command=command.value,
-                app_id=app.id,
-                group=app.group,
-                parent=app.parent,
-                requested_at=now,
-                requested_by=issued.requested_by,
-            ).decode(),
-            headers=messages.command_headers(command.value, app.id),
-            created=now,
-            available_at=now,
-        )
+        requested_by = actor.subject[:254]
+        row = _command_row(app, new_id, command, requested_by, now, bulk_job_id)
+        issued = Command.create(**row)
+        Outbox.create(**_outbox_row(app, new_id, command, requested_by, now))
         notify_outbox()  # wakes a relay in another process at commit
-        values: dict[Any, Any] = {
-            Apps.command_flag: command,
-            Apps.command_updated: now,
-            Apps.updated: now,
-        }
-        if command is CommandFlag.RESET:
-            values |= {
-                Apps.fatal_flag: FatalFlag.NO_FATAL,
-                Apps.fatal_reason: None,
-                Apps.consecutive_failures: 0,
-            }
-        Apps.update(values).where(Apps.id == app.id).execute()
-        _write_audit(
-            ACTIONS[command],
-            actor,
-            {"command_id": issued.id, "command": command.value, "app_id": app.id},
-            audit or {},
-        )
+        Apps.update(_flag_values(command, now)).where(Apps.id == app.id).execute()
+        details = _audit_details(app.id, new_id, command, bulk_job_id)
+        audit.write(context, ACTIONS[command], details=details)
     # now, or when the caller's own transaction commits if this ran inside one
     database.after_commit(lambda: _after_commit(issued, actor))
     return issued
+
+
+def issue_many(
+    apps: Sequence[Apps],
+    command: CommandFlag,
+    by: Actor | AuditContext,
+    *,
+    bulk_job_id: str | None = None,
+) -> dict[str, str]:
+    """``issue_command`` for many apps at once, set-based, in the caller's transaction.
+
+    The caller has locked the apps' rows (``locking``) and checked that the command
+    applies to each (``check_command``): each app gets its flag, command, outbox row and
+    audit row as from ``issue_command``, in a few statements whatever their number.
+    The new command's id by app id.
+    """
+    context = AuditContext.of(by)
+    actor = context.actor
+    if not apps:
+        return {}
+    if command is CommandFlag.NONE:
+        raise InvalidInput("NONE is not a command.", field="command")
+    now = utcnow()
+    issued = {app.id: uuid.uuid4().hex for app in apps}
+    superseding = {app.id for app in apps if check_command(command, app)}
+    for app in apps:  # a STOP over a pending START: rare, one app at a time, in order
+        if app.id in superseding:
+            _retire(
+                _live_commands(app.id),
+                CommandStatus.FAILED,
+                error=f"superseded by STOP command {issued[app.id]}",
+            )
+    rest = [app.id for app in apps if app.id not in superseding]
+    if rest:
+        live: Any = Command.select(Command.id).where(
+            Command.app.in_(rest), Command.status.in_(LIVE)
+        )
+        _retire(live, CommandStatus.ACKNOWLEDGED, by=FLAG_CLEARED)
+    requested_by = actor.subject[:254]
+    commands = [
+        _command_row(app, issued[app.id], command, requested_by, now, bulk_job_id) for app in apps
+    ]
+    outbox = [_outbox_row(app, issued[app.id], command, requested_by, now) for app in apps]
+    for rows in chunked(commands, INSERT_BATCH):
+        Command.insert_many(rows).execute()
+    for rows in chunked(outbox, INSERT_BATCH):
+        Outbox.insert_many(rows).execute()
+    notify_outbox()  # wakes a relay in another process at commit
+    values = _flag_values(command, now)
+    for some in chunked([app.id for app in apps], INSERT_BATCH):
+        Apps.update(values).where(Apps.id.in_(some)).execute()
+    details = [_audit_details(app.id, issued[app.id], command, bulk_job_id) for app in apps]
+    audit.write_many(context, ACTIONS[command], details)
+    sent = list(issued.items())
+    database.after_commit(lambda: _after_commit_many(sent, command, actor))
+    return issued
+
+
+def _command_row(
+    app: Apps,
+    command_id: str,
+    command: CommandFlag,
+    requested_by: str,
+    now: dt.datetime,
+    bulk_job_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "id": command_id,
+        "app": app.id,
+        "command": command,
+        "requested_by": requested_by,
+        "requested_at": now,
+        "bulk_job_id": bulk_job_id,
+    }
+
+
+def _outbox_row(
+    app: Apps, command_id: str, command: CommandFlag, requested_by: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The message a manager receives for ``command_id``, waiting in the outbox."""
+    return {
+        "kind": "command",
+        "message_id": command_id,
+        "routing_key": messages.routing_key(app.group, app.parent, app.id),
+        "payload": messages.command_body(
+            command_id=command_id,
+            command=command.value,
+            app_id=app.id,
+            group=app.group,
+            parent=app.parent,
+            requested_at=now,
+            requested_by=requested_by,
+        ).decode(),
+        "headers": messages.command_headers(command.value, app.id),
+        "created": now,
+        "available_at": now,
+    }
+
+
+def _flag_values(command: CommandFlag, now: dt.datetime) -> dict[Any, Any]:
+    """The app's columns a command sets (a RESET also clears the fatal state)."""
+    values: dict[Any, Any] = {
+        Apps.command_flag: command,
+        Apps.command_updated: now,
+        Apps.updated: now,
+    }
+    if command is CommandFlag.RESET:
+        values |= {
+            Apps.fatal_flag: FatalFlag.NO_FATAL,
+            Apps.fatal_reason: None,
+            Apps.consecutive_failures: 0,
+        }
+    return values
+
+
+def _audit_details(
+    app_id: str, command_id: str, command: CommandFlag, bulk_job_id: str | None
+) -> dict[str, Any]:
+    details = {"command_id": command_id, "command": command.value, "app_id": app_id}
+    if bulk_job_id is not None:
+        details["bulk_job_id"] = bulk_job_id
+    return details
+
+
+def _after_commit_many(sent: list[tuple[str, str]], command: CommandFlag, actor: Actor) -> None:
+    outbox_written.set()
+    for app_id, command_id in sent:
+        publish(
+            EventType.APP_COMMAND_SENT,
+            {
+                "app": app_id,
+                "command": command.value,
+                "actor": actor.subject,
+                "command_id": command_id,
+            },
+        )
 
 
 def _after_commit(issued: Command, actor: Actor) -> None:
@@ -280,7 +341,7 @@ def get_command(command_id: str) -> dict[str, Any]:
             app = Apps.get_or_none(Apps.id == found.app)
             if app is not None and not _flag_holds(app, found):
                 with write_transaction():
-                    app = _locked_app(found.app)
+                    app = apps.locked_app(found.app)
                     if not _flag_holds(app, found):
                         _retire(
                             Command.select(Command.id).where(Command.id == found.id),
@@ -315,82 +376,3 @@ def acknowledge(command_id: str, by: str) -> dict[str, Any]:
                     by=by[:254],
                 )
         return view(_command(command_id))
-
-
-# -- configuration ---------------------------------------------------------------------
-
-
-def validate_schedule(expression: str) -> str:
-    """A five-field cron expression, whitespace normalised; InvalidInput otherwise."""
-    fields = expression.split()
-    if len(fields) != 5 or not croniter.is_valid(" ".join(fields)):
-        raise InvalidInput(
-            "Not a valid cron expression: five fields (minute hour day month weekday).",
-            field="schedule",
-        )
-    return " ".join(fields)
-
-
-def validate_timezone(name: str) -> str:
-    """An IANA time zone name such as ``Europe/Berlin``; InvalidInput otherwise."""
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(
-            f"Unknown time zone {name!r}: use an IANA name such as 'Europe/Berlin'.",
-            field="timezone",
-        ) from None
-    return name
-
-
-def next_fire(schedule: str, timezone: str, after: dt.datetime) -> dt.datetime:
-    """The first time after ``after`` (naive UTC) the schedule fires in ``timezone``, as UTC."""
-    start = after.replace(tzinfo=dt.UTC).astimezone(zoneinfo.ZoneInfo(timezone))
-    fire = croniter(schedule, start).get_next(dt.datetime)
-    return fire.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def update_app(
-    app_id: str, changes: Mapping[str, Any], expected_version: int | None
-) -> dict[str, Any]:
-    """Write configuration fields if the app is still at ``expected_version``; the new detail.
-
-    ``next_run`` is recomputed from the schedule when the schedule or time zone changes,
-    unless the change sets it too. Every write bumps ``version``. ``expected_version``
-    None skips the check (``If-Match: *``).
-    """
-    unknown = sorted(set(changes) - CONFIG_FIELDS)
-    if unknown:
-        raise InvalidInput(f"Not a configuration field: {', '.join(unknown)}.", field=unknown[0])
-    if not changes:
-        raise InvalidInput("Nothing to update.")
-    with connected():
-        with write_transaction():
-            app = _locked_app(app_id)
-            if expected_version is not None and app.version != expected_version:
-                raise PreconditionFailed(
-                    f"App {app_id!r} has changed since version {expected_version} "
-                    f"(now {app.version}); read it again and reapply the change."
-                )
-            now = utcnow()
-            values: dict[Any, Any] = {Apps.version: app.version + 1, Apps.updated: now}
-            if "settings" in changes:
-                if not isinstance(changes["settings"], dict):
-                    raise InvalidInput("Settings must be a JSON object.", field="settings")
-                values[Apps.settings] = changes["settings"]
-            if "disabled" in changes:
-                values[Apps.disabled] = bool(changes["disabled"])
-            schedule, timezone = app.schedule, app.timezone
-            if "schedule" in changes:
-                raw = changes["schedule"]
-                schedule = validate_schedule(raw) if raw is not None else None
-                values[Apps.schedule] = schedule
-            if "timezone" in changes:
-                timezone = validate_timezone(changes["timezone"])
-                values[Apps.timezone] = timezone
-            if "next_run" in changes:
-                values[Apps.next_run] = naive_utc(changes["next_run"])
-            elif (schedule, timezone) != (app.schedule, app.timezone):
-                values[Apps.next_run] = next_fire(schedule, timezone, now) if schedule else None
-            Apps.update(values).where(Apps.id == app.id).execute()
-        return apps.get_app(app_id)

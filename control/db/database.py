@@ -6,12 +6,19 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
-from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
-from playhouse.pool import PooledPostgresqlDatabase
+from peewee import (
+    Database,
+    DatabaseProxy,
+    Model,
+    ModelSelect,
+    PostgresqlDatabase,
+    SqliteDatabase,
+)
 
+from control.db.pool import PooledPostgres
 from control.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -28,8 +35,18 @@ SQLITE_PRAGMAS = {
 }
 
 
-def connect_url(url: str) -> Database:
-    """Build (without connecting) the peewee database a URL names."""
+# Worker connections (PostgreSQL): a statement stuck on a lock or a huge scan ends well
+# inside its actor's time limit, instead of outliving it and holding locks.
+WORKER_STATEMENT_TIMEOUT_MS = 60_000
+WORKER_LOCK_TIMEOUT_MS = 10_000
+WORKER_SESSION = (
+    f"-c statement_timeout={WORKER_STATEMENT_TIMEOUT_MS} -c lock_timeout={WORKER_LOCK_TIMEOUT_MS}"
+)
+
+
+def connect_url(url: str, *, session_options: str | None = None) -> Database:
+    """Build (without connecting) the peewee database a URL names; ``session_options``
+    (PostgreSQL's ``options``, e.g. :data:`WORKER_SESSION`) set on each connection."""
     parsed = urlparse(url)
     scheme = parsed.scheme.split("+", 1)[0]
     if scheme == "sqlite":
@@ -40,8 +57,10 @@ def connect_url(url: str) -> Database:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     if scheme in ("postgresql", "postgres"):
-        # Pooled: the API opens a connection context per request.
-        return PooledPostgresqlDatabase(
+        # Pooled: the API opens a connection context per request; no ping per checkout
+        # of a connection that was in use a moment ago (control/db/pool.py).
+        session: dict[str, Any] = {"options": session_options} if session_options else {}
+        pooled: Database = PooledPostgres(
             unquote(parsed.path.lstrip("/")),
             max_connections=32,
             stale_timeout=300,
@@ -49,7 +68,9 @@ def connect_url(url: str) -> Database:
             password=unquote(parsed.password) if parsed.password else None,
             host=parsed.hostname or None,
             port=parsed.port or None,
+            **session,
         )
+        return pooled
     if scheme == "mssql":
         from control.db.dialects.mssql import MSSQLDatabase
 
@@ -57,9 +78,9 @@ def connect_url(url: str) -> Database:
     raise ConfigurationError(f"DC_DATABASE_URL: unsupported scheme {scheme!r}")
 
 
-def init_database(url: str) -> Database:
+def init_database(url: str, *, session_options: str | None = None) -> Database:
     """Bind the process-wide proxy to the database at ``url`` and return it."""
-    db = connect_url(url)
+    db = connect_url(url, session_options=session_options)
     database.initialize(db)
     return db
 
@@ -93,3 +114,11 @@ def write_transaction() -> Any:
     if dialect() == "sqlite":
         return database.atomic(lock_type="IMMEDIATE")
     return database.atomic()
+
+
+_Row = TypeVar("_Row", bound=Model)
+
+
+def locking(query: ModelSelect[_Row]) -> ModelSelect[_Row]:
+    """``SELECT ... FOR UPDATE`` where the dialect has it (SQLite serialises writers)."""
+    return query.for_update() if dialect() == "postgresql" else query

@@ -30,7 +30,8 @@ class EnumField(CharField):
     def db_value(self, value: Any) -> str | None:
         if value is None:
             return None
-        return self.enum_class(value).value
+        stored: str = self.enum_class(value).value
+        return stored
 
     def python_value(self, value: str | None) -> Enum | None:
         return None if value is None else self.enum_class(value)

@@ -8,7 +8,16 @@ events out to its WebSocket clients (``web/ws``).
 
 from control.events.factory import build_bus
 from control.events.interface import BusStats, EventBus
-from control.events.publish import publish
+from control.events.publish import publish, publish_many
 from control.events.types import Event, EventType, InvalidEvent
 
-__all__ = ["BusStats", "Event", "EventBus", "EventType", "InvalidEvent", "build_bus", "publish"]
+__all__ = [
+    "BusStats",
+    "Event",
+    "EventBus",
+    "EventType",
+    "InvalidEvent",
+    "build_bus",
+    "publish",
+    "publish_many",
+]

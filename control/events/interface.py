@@ -9,7 +9,7 @@ the same suite over both.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,6 +64,15 @@ class EventBus(Protocol):
 
         True when it was accepted; False when it was dropped (queue full, closed bus,
         unserialisable data), which is counted and logged at a limited rate.
+        """
+        ...
+
+    def publish_many(self, events: Sequence[Event]) -> int:
+        """Hand ``events`` over in their order as :meth:`publish` would one by one.
+
+        Each still reaches every subscriber as an event of its own, in order; a bus
+        does the per-event work once per batch where it can. Returns how many were
+        accepted (an unserialisable one is refused alone, the others go on).
         """
         ...
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from control.events.interface import BusStats, Callback, Counters, Unsubscribe
 from control.events.outage import ThrottledWarning
 from control.events.subscribers import Subscribers
-from control.events.types import Event
+from control.events.types import Event, serialisable
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +27,30 @@ class MemoryBus:
         self._warning = ThrottledWarning(log)
 
     def publish(self, event: Event) -> bool:
+        return self.publish_many((event,)) == 1
+
+    def publish_many(self, events: Sequence[Event]) -> int:
+        """:meth:`publish` of each event in order, the JSON check made once for the batch.
+
+        The events' JSON is not built here: an in-process subscriber that needs it (the
+        WebSocket hub, for a client whose filter matches) builds it once per event.
+        """
         if self._closed:
-            self._counters.add("dropped")
-            return False
+            self._counters.add("dropped", len(events))
+            return 0
+        if not serialisable(events):  # the same check as the Redis bus: it must serialise
+            events = [event for event in events if self._serialises(event)]
+        self._counters.add("published", len(events))
+        self._subscribers.deliver_many(events)
+        return len(events)
+
+    def _serialises(self, event: Event) -> bool:
         try:
-            event.to_json()  # the same check as the Redis bus: it must serialise
+            event.to_json()
         except TypeError as exc:
             self._counters.add("failed")
             self._warning.warn("event %s not published: %s", event.type.value, exc)
             return False
-        self._counters.add("published")
-        self._subscribers.deliver(event)
         return True
 
     def subscribe(self, callback: Callback) -> Unsubscribe:

@@ -21,7 +21,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import redis
 
@@ -68,25 +68,36 @@ class RedisBus:
     # -- publishing ---------------------------------------------------------------------
 
     def publish(self, event: Event) -> bool:
+        return self.publish_many((event,)) == 1
+
+    def publish_many(self, events: Sequence[Event]) -> int:
+        """Queue each event's JSON in order for the publisher thread; how many were queued."""
         if self._closing.is_set():
-            self._counters.add("dropped")
-            return False
-        try:
-            payload = event.to_json()
-        except TypeError as exc:
-            self._counters.add("failed")
-            self._publish_warning.warn("event %s not published: %s", event.type.value, exc)
-            return False
+            self._counters.add("dropped", len(events))
+            return 0
+        payloads = []
+        for event in events:
+            try:
+                payloads.append(event.to_json())
+            except TypeError as exc:
+                self._counters.add("failed")
+                self._publish_warning.warn("event %s not published: %s", event.type.value, exc)
+        if not payloads:
+            return 0
         self._start("_publisher", self._publish_loop, "events-publisher")
-        try:
-            self._queue.put_nowait(payload)
-        except queue.Full:
-            self._counters.add("dropped")
-            self._publish_warning.warn(
-                "event queue full (%d): Redis is too slow, events dropped", self._queue.maxsize
-            )
-            return False
-        return True
+        put, queued = self._queue.put_nowait, 0
+        for payload in payloads:
+            try:
+                put(payload)
+            except queue.Full:
+                self._counters.add("dropped")
+                self._publish_warning.warn(
+                    "event queue full (%d): Redis is too slow, events dropped",
+                    self._queue.maxsize,
+                )
+            else:
+                queued += 1
+        return queued
 
     def _publish_loop(self) -> None:
         client = redis.Redis.from_url(
@@ -147,7 +158,7 @@ class RedisBus:
                 socket_keepalive=True,
                 health_check_interval=10,
             )
-            pubsub = client.pubsub()
+            pubsub = client.pubsub()  # type: ignore[no-untyped-call]  # unannotated in redis-py
             try:
                 pubsub.subscribe(self._channel)
                 while not self._closing.is_set():

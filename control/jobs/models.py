@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from peewee import AutoField, CharField, DateTimeField, TextField
 
+from control.clock import utcnow
+from control.db.base import BaseModel
 from control.db.fields import JSONField
-from control.db.models import BaseModel, utcnow
 
 
 class DeadJob(BaseModel):

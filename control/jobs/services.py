@@ -1,12 +1,12 @@
-"""Recording, listing and marking dead jobs (the broker work is in ``workers``)."""
+"""Recording, listing and marking dead jobs (sending one again: ``control.jobs.requeue``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from control.audit.services import redact
-from control.db.database import connected, database
-from control.db.models import utcnow
+from control.clock import utcnow
+from control.db.database import connected, write_transaction
 from control.errors import Conflict, NotFound
 from control.jobs.models import DeadJob
 from control.querying import Page, paginate
@@ -73,7 +73,7 @@ def get(job_id: int) -> DeadJob:
 
 def claim_requeue(job_id: int) -> DeadJob:
     """Stamp the job as re-queued, once: Conflict when it already was, NotFound if gone."""
-    with database.atomic():
+    with write_transaction():
         claimed = (
             DeadJob.update(requeued_at=utcnow())
             .where(DeadJob.id == job_id, DeadJob.requeued_at.is_null())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import redis
 
@@ -15,13 +16,16 @@ PREFIX = "dc:"
 class RedisStore:
     """Fixed-window counters (INCRBY + EXPIRE in one transaction) and TTL flags."""
 
-    def __init__(self, url: str, *, timeout: float = 1.0) -> None:
+    def __init__(
+        self, url: str, *, timeout: float = 1.0, clock: Callable[[], float] = time.time
+    ) -> None:
         self._redis = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
         )
+        self._clock = clock  # picks the window; the flags' TTLs are Redis's own
 
     def hit(self, key: str, window_seconds: int, amount: int = 1) -> WindowCount:
-        window = int(time.time()) // window_seconds
+        window = int(self._clock()) // window_seconds
         name = f"{PREFIX}rl:{key}:{window_seconds}:{window}"
         try:
             pipe = self._redis.pipeline(transaction=True)
@@ -33,7 +37,7 @@ class RedisStore:
         return WindowCount(int(count), (window + 1) * window_seconds)
 
     def peek(self, key: str, window_seconds: int) -> WindowCount:
-        window = int(time.time()) // window_seconds
+        window = int(self._clock()) // window_seconds
         try:
             value = self._redis.get(f"{PREFIX}rl:{key}:{window_seconds}:{window}")
         except redis.RedisError as exc:

@@ -48,9 +48,9 @@ from typing import Any
 from peewee import OP, SQL, Expression, Field, ModelSelect, NodeList, Value, fn
 
 from control.db.database import dialect
-from control.db.models import Logs
 from control.enums import LogLevel
-from control.querying import keyset_page
+from control.logs.models import Logs
+from control.querying import keyset_page, within
 
 # newest first; the id breaks ties between records written in the same instant
 ORDER = ((Logs.timestamp, True), (Logs.id, True))
@@ -142,17 +142,14 @@ def full_text(terms: Sequence[str]) -> Any:
     return condition
 
 
-def filtered(q: LogQuery) -> ModelSelect:
+def filtered(q: LogQuery) -> ModelSelect[Logs]:
     """The log rows matching ``q``, unordered and unlimited."""
     query = Logs.select()
     if q.app is not None:
         query = query.where(app_matches(Logs.app, q.app))
     if q.level is not None:
         query = query.where(Logs.level >= q.level)
-    if q.since is not None:
-        query = query.where(Logs.timestamp >= q.since)
-    if q.until is not None:
-        query = query.where(Logs.timestamp < q.until)
+    query = within(query, Logs.timestamp, q.since, q.until)
     if q.runtime is not None:
         query = query.where(Logs.runtime == q.runtime)
     if q.search is not None:

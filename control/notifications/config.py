@@ -17,7 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from control.notifications.interfaces import InvalidChannel
 from control.notifications.models import ChannelType
 
-EMAIL = re.compile(r"^[^@\s<>,;\"']{1,64}@[A-Za-z0-9.-]{1,253}$")
+# No \s: Python's and the schema validators' engines disagree on which characters it holds;
+# explicit ranges mean the same to every engine (the document's pattern is this one)
+EMAIL = re.compile(r"^[^@\x00-\x20\x7f<>,;\"']{1,64}@[A-Za-z0-9.-]{1,253}$")
+# an absolute http(s) URL with a host and no whitespace, for the document (http_url rules)
+URL_SHAPE = r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#]\S*)?$"
 HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$")
 
 
@@ -51,20 +55,25 @@ class EmailConfig(_Config):
     username: str | None = Field(None, min_length=1, max_length=254)
     password: str | None = Field(None, min_length=1, max_length=1024)
     sender: str = Field(alias="from", pattern=EMAIL.pattern)
-    to: list[str] = Field(min_length=1, max_length=50)
+    # the item pattern is for the document; _addresses is the rule (and its message)
+    to: list[str] = Field(
+        min_length=1,
+        max_length=50,
+        json_schema_extra={"items": {"type": "string", "pattern": EMAIL.pattern}},
+    )
     security: Literal["starttls", "ssl", "none"] = "starttls"
 
     @field_validator("to")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
-        bad = [address for address in value if not EMAIL.match(address)]
+        bad = [address for address in value if not EMAIL.fullmatch(address)]
         if bad:
             raise ValueError("each recipient must be one e-mail address")
         return value
 
 
 class WebhookConfig(_Config):
-    url: str = Field(max_length=2000)
+    url: str = Field(max_length=2000, json_schema_extra={"pattern": URL_SHAPE})
     secret: str = Field(min_length=16, max_length=512)
 
     @field_validator("url")
@@ -108,6 +117,8 @@ def validate(kind: ChannelType, config: dict[str, Any]) -> tuple[dict[str, Any],
     return public, secrets
 
 
-def shown(kind: ChannelType, public: dict[str, Any], secrets: dict[str, str] | set[str]) -> dict:
+def shown(
+    kind: ChannelType, public: dict[str, Any], secrets: dict[str, str] | set[str]
+) -> dict[str, Any]:
     """The config as the API shows it: public settings plus ``<secret>_set`` flags."""
     return {**public, **{f"{name}_set": name in secrets for name in SECRET_FIELDS[kind]}}

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from control.audit.services import REDACTED
+from control.clock import utcnow
 from control.db.database import connected, write_transaction
-from control.db.models import utcnow
 from control.errors import NotFound
 from control.events import EventType, publish
 from control.notifications.interfaces import DeliveryFailed, Message, Sender
@@ -38,6 +38,9 @@ MAX_ERROR = 1000
 BOT_PATH = re.compile(r"/bot[^/\s]+/")
 ORDER = ((NotificationDelivery.id, True),)
 TEST_EVENT = "test"
+# How long a claim holds a delivery: longer than the send actor's time limit, so a live
+# attempt is never taken over; after it, the row's worker is presumed dead.
+SENDING_LEASE = dt.timedelta(minutes=2)
 
 
 def scrub(text: str, secrets: Mapping[str, Any] | None = None) -> str:
@@ -171,13 +174,34 @@ class Attempt:
 
 
 def _claim(delivery_id: int) -> NotificationDelivery | None:
+    """The delivery if this attempt won it, else None: ONE compare-and-set takes a row
+    that is queued, or sending under an expired lease (its worker died), to sending.
+    Two copies of one message (a redelivery, a sweep's re-send) race on this statement
+    and exactly one wins; the loser sends nothing."""
+    now = utcnow()
+    claimable = (NotificationDelivery.status == DeliveryStatus.QUEUED) | (
+        (NotificationDelivery.status == DeliveryStatus.SENDING)
+        & (NotificationDelivery.updated < now - SENDING_LEASE)
+    )
     with write_transaction():
-        delivery = NotificationDelivery.get_or_none(NotificationDelivery.id == delivery_id)
-        if delivery is None or delivery.status is DeliveryStatus.SENT:
-            return None  # gone, or already sent (a redelivered message): never twice
-        delivery.status, delivery.updated = DeliveryStatus.SENDING, utcnow()
-        delivery.save(only=[NotificationDelivery.status, NotificationDelivery.updated])
-        return delivery
+        won = (
+            NotificationDelivery.update(status=DeliveryStatus.SENDING, updated=now)
+            .where(NotificationDelivery.id == delivery_id, claimable)
+            .execute()
+        )
+        if not won:
+            return None  # gone, sent, failed, or another attempt holds it
+        return NotificationDelivery.get_by_id(delivery_id)
+
+
+def requeue_failed(delivery_id: int) -> None:
+    """Put a failed delivery back to queued before its dead message is sent again (an
+    admin's requeue), so that the next attempt can claim it."""
+    with connected(), write_transaction():
+        NotificationDelivery.update(status=DeliveryStatus.QUEUED, updated=utcnow()).where(
+            NotificationDelivery.id == delivery_id,
+            NotificationDelivery.status == DeliveryStatus.FAILED,
+        ).execute()
 
 
 def _message(d: NotificationDelivery) -> Message:

@@ -2,7 +2,8 @@
 
 ControlError
 ├── InvalidInput
-│   └── InvalidChannel          a channel's settings break its type's rules
+│   └── InvalidValue
+│       └── InvalidChannel      a channel's settings break its type's rules
 └── DeliveryFailed              one send attempt failed (``retryable`` says whether to retry)
     └── DeliveryFailedPermanently  retrying cannot help (4xx, bad credentials, no channel)
 """
@@ -14,15 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from control.errors import ControlError, InvalidInput
+from control.errors import ControlError, InvalidValue
 
 
-class InvalidChannel(InvalidInput):
+class InvalidChannel(InvalidValue):
     """Raised when a channel's fields break the rules; ``details`` names each field."""
 
     def __init__(self, details: list[tuple[str, str]]) -> None:
-        super().__init__("Invalid channel: " + "; ".join(f"{f}: {m}" for f, m in details))
-        self.details = details
+        super().__init__("Invalid channel.", details=details)
 
 
 class DeliveryFailed(ControlError):

@@ -14,8 +14,9 @@ from peewee import (
     TextField,
 )
 
+from control.clock import utcnow
+from control.db.base import BaseModel
 from control.db.fields import EnumField, JSONField
-from control.db.models import BaseModel, utcnow
 
 
 class ChannelType(StrEnum):
@@ -79,6 +80,7 @@ class NotificationDelivery(BaseModel):
     channel = ForeignKeyField(
         NotificationChannel, column_name="channel_id", null=True, on_delete="SET NULL"
     )
+    channel_id: int | None  # the key's raw value, which peewee adds beside ``channel``
     channel_name = CharField(max_length=100)
     event = CharField(max_length=64)
     severity = EnumField(Severity)

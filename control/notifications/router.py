@@ -17,13 +17,19 @@ from collections.abc import Callable
 from control.errors import Unavailable
 from control.events.interface import EventBus, Unsubscribe
 from control.events.types import Event, EventType
-from control.notifications.routing import Enqueue, notify
+from control.notifications.routing import notify, sender
 from control.notifications.rules import from_bus
+from control.tasks.interface import TaskQueue
 
 log = logging.getLogger(__name__)
 
 WATCHED = frozenset(
-    {EventType.APP_FATAL, EventType.RUNTIME_COMPLETED, EventType.PIPELINE_TASK_UPDATED}
+    {
+        EventType.APP_FATAL,
+        EventType.RUNTIME_COMPLETED,
+        EventType.PIPELINE_TASK_UPDATED,
+        EventType.APP_HEALTH_CHANGED,
+    }
 )
 
 
@@ -31,7 +37,8 @@ Claim = Callable[[Event], bool]
 
 
 class NotificationRouter:
-    """Subscribes to ``bus``; routes the watched events and enqueues their sends.
+    """Subscribes to ``bus``; routes the watched events and sends their deliveries
+    through ``tasks``.
 
     ``claim`` (optional) says whether this process routes an event that calls for a
     notification; one that cannot answer (``Unavailable``) is taken as yes: a duplicate,
@@ -41,12 +48,12 @@ class NotificationRouter:
     def __init__(
         self,
         bus: EventBus,
-        enqueue: Enqueue,
+        tasks: TaskQueue,
         error_rate_threshold: float,
         claim: Claim | None = None,
     ) -> None:
         self._bus = bus
-        self._enqueue = enqueue
+        self._enqueue = sender(tasks)
         self._threshold = error_rate_threshold
         self._claim = claim
         self.routed = 0

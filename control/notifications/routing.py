@@ -13,10 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from control.clock import utcnow
 from control.db.database import connected, dialect, write_transaction
-from control.db.models import utcnow
 from control.notifications import deliveries
 from control.notifications.models import NotificationChannel, NotificationDelivery, Severity
+from control.tasks.actors import SEND_NOTIFICATION
+from control.tasks.interface import TaskQueue
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,15 @@ def route_event(event: NotificationEvent) -> list[NotificationDelivery]:
     return created
 
 
+def sender(tasks: TaskQueue) -> Enqueue:
+    """Send a committed delivery to the ``send_notification`` actor through ``tasks``."""
+
+    def enqueue(delivery_id: int) -> None:
+        tasks.send(SEND_NOTIFICATION, delivery_id)
+
+    return enqueue
+
+
 def enqueue_all(ids: list[int], enqueue: Enqueue) -> None:
     """Hand committed deliveries to the broker; a failure leaves them for the sweep."""
     for delivery_id in ids:
@@ -98,3 +109,11 @@ def notify(event: NotificationEvent, enqueue: Enqueue) -> list[int]:
     ids = [d.id for d in route_event(event)]
     enqueue_all(ids, enqueue)
     return ids
+
+
+def requeue_stale(tasks: TaskQueue, older_than: dt.timedelta) -> int:
+    """Send again the deliveries queued (or sending) for longer than ``older_than``; how
+    many (a send the broker refuses leaves its delivery for the next sweep)."""
+    ids = deliveries.stale(older_than)
+    enqueue_all(ids, sender(tasks))
+    return len(ids)

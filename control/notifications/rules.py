@@ -9,6 +9,8 @@ bus event                     notification          severity   dedup key
 FAILED, when the app's error rate over the last 15 minutes (failed / finished, at
 least 10 finished) reaches ``DC_NOTIFICATION_PIPELINE_ERROR_RATE``
 (none; call :func:`command_failed`)  ``command.failed``  error  ``command.failed:<app>``
+``app.health_changed``        ``app.health``        warning    ``app.health:<verdict>:<app>``
+raised (``failing``: error); cleared: info, ``app.health:<verdict>:<app>:cleared``
 ============================  ====================  =========  ===========================
 """
 
@@ -19,12 +21,14 @@ from typing import Any
 
 from peewee import fn
 
+from control.clock import utcnow
 from control.db.database import connected
-from control.db.models import PipelineTask, utcnow
 from control.enums import PipelineStatus
 from control.events.types import Event, EventType
 from control.notifications.models import Severity
 from control.notifications.routing import NotificationEvent
+from control.pipelines.models import PipelineTask
+from control.querying import tuples
 
 ERROR_RATE_WINDOW = dt.timedelta(minutes=15)
 ERROR_RATE_MIN_TASKS = 10
@@ -34,14 +38,15 @@ def pipeline_error_rate(app: str, window: dt.timedelta = ERROR_RATE_WINDOW) -> t
     """(failed / finished, finished) of ``app``'s pipeline tasks updated in ``window``."""
     with connected():
         rows = dict(
-            PipelineTask.select(PipelineTask.status, fn.COUNT(PipelineTask.id))
-            .where(
-                PipelineTask.app == app,
-                PipelineTask.updated >= utcnow() - window,
-                PipelineTask.status.in_([PipelineStatus.COMPLETED, PipelineStatus.FAILED]),
+            tuples(
+                PipelineTask.select(PipelineTask.status, fn.COUNT(PipelineTask.id))
+                .where(
+                    PipelineTask.app == app,
+                    PipelineTask.updated >= utcnow() - window,
+                    PipelineTask.status.in_([PipelineStatus.COMPLETED, PipelineStatus.FAILED]),
+                )
+                .group_by(PipelineTask.status)
             )
-            .group_by(PipelineTask.status)
-            .tuples()
         )
     counts = {PipelineStatus(k): v for k, v in rows.items()}
     finished = sum(counts.values())
@@ -94,4 +99,27 @@ def from_bus(event: Event, error_rate_threshold: float) -> NotificationEvent | N
                 dedup_key=f"pipeline.error_rate:{app}",
                 data={**data, "error_rate": round(rate, 4), "finished": finished},
             )
+    if event.type is EventType.APP_HEALTH_CHANGED:
+        return health_changed(app, data)
     return None
+
+
+def health_changed(app: str, data: dict[str, Any]) -> NotificationEvent:
+    """``app.health``: a verdict raised (warning; ``failing`` error) or cleared (info)."""
+    verdict = str(data.get("verdict", ""))
+    raised = data.get("state") != "cleared"
+    evidence = data.get("evidence") or {}
+    figures = (
+        ", ".join(f"{k}={v}" for k, v in evidence.items()) if isinstance(evidence, dict) else ""
+    )
+    severity = Severity.INFO
+    if raised:
+        severity = Severity.ERROR if verdict == "failing" else Severity.WARNING
+    return NotificationEvent(
+        type="app.health",
+        severity=severity,
+        title=f"{app} is {verdict}" if raised else f"{app} is no longer {verdict}",
+        body=figures,
+        dedup_key=f"app.health:{verdict}:{app}" + ("" if raised else ":cleared"),
+        data=data,
+    )

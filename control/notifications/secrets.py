@@ -41,7 +41,8 @@ class SecretBox:
         if not token:
             return {}
         try:
-            return orjson.loads(self._fernet.decrypt(token.encode()))
+            values: dict[str, str] = orjson.loads(self._fernet.decrypt(token.encode()))
+            return values
         except (InvalidToken, orjson.JSONDecodeError):
             raise SecretsUnreadable("channel secrets cannot be decrypted") from None
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from peewee import IntegrityError
 
-from control.db.database import database
-from control.db.models import utcnow
+from control.clock import utcnow
+from control.db.database import write_transaction
 from control.errors import Conflict, NotFound
 from control.notifications import config as configs
 from control.notifications.interfaces import InvalidChannel
@@ -25,7 +25,7 @@ from control.notifications.models import (
 from control.notifications.secrets import SecretBox, SecretsUnreadable, default_box
 from control.querying import Page, paginate
 
-EVENTS = ("app.fatal", "runtime.failed", "pipeline.error_rate", "command.failed")
+EVENTS = ("app.fatal", "runtime.failed", "pipeline.error_rate", "command.failed", "app.health")
 """The events rules route; a channel subscribes to any of them."""
 
 CHANGEABLE = frozenset(
@@ -81,7 +81,7 @@ def list_channels(page: int = 1, per_page: int = 100) -> Page:
 
 def _save(channel: NotificationChannel) -> None:
     try:
-        with database.atomic():
+        with write_transaction():
             channel.save()
     except IntegrityError:
         raise Conflict(f"A channel named {channel.name!r} exists.", field="name") from None
@@ -144,7 +144,7 @@ def update_channel(channel_id: int, changes: dict[str, Any]) -> dict[str, Any]:
 
 def delete_channel(channel_id: int) -> None:
     """Delete a channel; its history stays, under the channel's name."""
-    with database.atomic():
+    with write_transaction():
         get_channel(channel_id).delete_instance()
 
 

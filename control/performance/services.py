@@ -13,11 +13,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import ModelSelect, fn
+from peewee import ColumnBase, ModelSelect, fn
 
-from control.db.models import Apps, FunctionLog, utcnow
+from control.apps.models import Apps
+from control.clock import utcnow
 from control.errors import InvalidInput, NotFound
-from control.querying import PERIODS, bucket_start, keyset_page, time_bucket
+from control.performance import rollup
+from control.performance.models import FunctionLog
+from control.querying import (
+    PERIODS,
+    bucket_start,
+    keyset_page,
+    time_bucket,
+    tuples,
+    where_given,
+    within,
+)
 
 # newest first; the id breaks ties between calls started in the same instant
 ORDER = ((FunctionLog.started, True), (FunctionLog.id, True))
@@ -58,18 +69,12 @@ def _check_order(since: dt.datetime | None, until: dt.datetime | None) -> None:
         raise InvalidInput("'from' must be before 'to'", field="from")
 
 
-def _filtered(f: LogFilter) -> ModelSelect:
+def _filtered(f: LogFilter) -> ModelSelect[FunctionLog]:
     _check_order(f.since, f.until)
-    query = FunctionLog.select()
-    if f.app is not None:
-        query = query.where(FunctionLog.app == f.app)
-    if f.function_name is not None:
-        query = query.where(FunctionLog.function_name == f.function_name)
-    if f.since is not None:
-        query = query.where(FunctionLog.started >= f.since)
-    if f.until is not None:
-        query = query.where(FunctionLog.started < f.until)
-    return query
+    query = where_given(
+        FunctionLog.select(), {FunctionLog.app: f.app, FunctionLog.function_name: f.function_name}
+    )
+    return within(query, FunctionLog.started, f.since, f.until)
 
 
 def list_logs(
@@ -119,11 +124,8 @@ def slowest(
         fn.AVG(FunctionLog.task_size),
         fn.COUNT(FunctionLog.id),
     )
-    if since is not None:
-        query = query.where(FunctionLog.started >= since)
-    if until is not None:
-        query = query.where(FunctionLog.started < until)
-    rows = (
+    query = within(query, FunctionLog.started, since, until)
+    rows = tuples(
         query.group_by(FunctionLog.function_name, FunctionLog.app)
         .order_by(
             avg_runtime.desc(),
@@ -132,7 +134,6 @@ def slowest(
             FunctionLog.app.asc(),
         )
         .limit(n)
-        .tuples()
     )
     return [
         {
@@ -165,7 +166,9 @@ def bucket_window(
     return since, until
 
 
-def _bucketed(bucket: str, since: dt.datetime, until: dt.datetime) -> tuple[Any, ModelSelect]:
+def _bucketed(
+    bucket: str, since: dt.datetime, until: dt.datetime
+) -> tuple[ColumnBase, ModelSelect[FunctionLog]]:
     start = time_bucket(FunctionLog.started, bucket)
     query = FunctionLog.select(
         FunctionLog.function_name,
@@ -202,16 +205,35 @@ def trends(
     function_name: str | None = None,
 ) -> list[dict[str, Any]]:
     """Per function name and time bucket in ``[since, until)``: calls, summed task size,
-    solved and failed, average and maximum runtime. Buckets without calls are absent."""
+    solved and failed, average and maximum runtime. Buckets without calls are absent.
+
+    Fleet-wide (no ``app``) the whole hours come from the hourly rollup
+    (:mod:`control.performance.rollup`), the rest from the calls themselves.
+    """
+    if app is None:
+        sums = rollup.hourly_sums(bucket, since, until, function_name)
+        return [
+            {
+                "function_name": name,
+                "bucket": start,
+                "calls": s.calls,
+                "task_size": s.task_size,
+                "solved": s.solved,
+                "failed": s.failed,
+                "avg_runtime_seconds": _round(s.runtime_sum / s.calls, 3),
+                "max_runtime_seconds": s.runtime_max or 0.0,
+            }
+            for (name, start), s in sorted(sums.items())
+        ]
     start, query = _bucketed(bucket, since, until)
     if app is not None:
         query = query.where(FunctionLog.app == app)
     if function_name is not None:
         query = query.where(FunctionLog.function_name == function_name)
-    rows = (
-        query.group_by(FunctionLog.function_name, start)
-        .order_by(FunctionLog.function_name.asc(), start.asc())
-        .tuples()
+    rows = tuples(
+        query.group_by(FunctionLog.function_name, start).order_by(
+            FunctionLog.function_name.asc(), start.asc()
+        )
     )
     return [_point(row) for row in rows]
 
@@ -236,7 +258,7 @@ def history(
     mine = FunctionLog.app == app_id
     if function_name is not None:
         mine &= FunctionLog.function_name == function_name
-    totals = (
+    totals = tuples(
         FunctionLog.select(
             FunctionLog.function_name,
             fn.COUNT(FunctionLog.id),
@@ -249,7 +271,6 @@ def history(
         .where(mine, FunctionLog.started >= since, FunctionLog.started < until)
         .group_by(FunctionLog.function_name)
         .order_by(FunctionLog.function_name.asc())
-        .tuples()
     )
     functions: dict[str, dict[str, Any]] = {}
     for name, calls, avg, top, avg_size, solved, failed in totals:
@@ -264,11 +285,10 @@ def history(
             "points": [],
         }
     start, query = _bucketed(bucket, since, until)
-    rows = (
+    rows = tuples(
         query.where(mine)
         .group_by(FunctionLog.function_name, start)
         .order_by(FunctionLog.function_name.asc(), start.asc())
-        .tuples()
     )
     for row in rows:
         point = _point(row)

@@ -10,14 +10,24 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import Case, ModelSelect, Node, fn
+from peewee import Case, ColumnBase, ModelSelect, fn
 
-from control.db.models import PipelineTask, utcnow
+from control.clock import utcnow
 from control.enums import PipelineStatus
 from control.errors import NotFound
-from control.querying import PERIODS, Page, SortKey, apply_sort, paginate
+from control.pipelines.models import PipelineTask
+from control.querying import (
+    PERIODS,
+    Page,
+    SortKey,
+    apply_sort,
+    paginate,
+    python_value,
+    tuples,
+    where_given,
+)
 
-SORTABLE = {
+SORTABLE: dict[str, ColumnBase] = {
     "created": PipelineTask.created,
     "updated": PipelineTask.updated,
     "duration_seconds": PipelineTask.duration_seconds,
@@ -26,7 +36,7 @@ SORTABLE = {
 DEFAULT_SORT = [SortKey("created", descending=True)]
 
 
-def _failed_at() -> Node:
+def _failed_at() -> ColumnBase:
     """When a failed task failed: its end, else its last update."""
     return fn.COALESCE(PipelineTask.ended, PipelineTask.updated)
 
@@ -67,7 +77,7 @@ def detail(task: PipelineTask) -> dict[str, Any]:
     return summary(task) | {"stage_durations": task.stage_durations or {}}
 
 
-def _filtered(f: TaskFilter) -> ModelSelect:
+def _filtered(f: TaskFilter) -> ModelSelect[PipelineTask]:
     query = PipelineTask.select()
     exact = {
         PipelineTask.document_type: f.document_type,
@@ -75,10 +85,7 @@ def _filtered(f: TaskFilter) -> ModelSelect:
         PipelineTask.stage: f.stage,
         PipelineTask.app: f.app,
     }
-    for column, value in exact.items():
-        if value is not None:
-            query = query.where(column == value)
-    return query
+    return where_given(query, exact)
 
 
 def list_tasks(f: TaskFilter, sort: list[SortKey], page: int, per_page: int) -> Page:
@@ -119,7 +126,7 @@ def throughput(period: str, now: dt.datetime | None = None) -> dict[str, Any]:
     hours = PERIODS[period].total_seconds() / 3600
     completed = PipelineTask.status == PipelineStatus.COMPLETED
     failed = PipelineTask.status == PipelineStatus.FAILED
-    rows = (
+    rows = tuples(
         PipelineTask.select(
             PipelineTask.document_type,
             fn.COUNT(PipelineTask.id),
@@ -130,7 +137,6 @@ def throughput(period: str, now: dt.datetime | None = None) -> dict[str, Any]:
         .where(PipelineTask.created >= since, PipelineTask.created < until)
         .group_by(PipelineTask.document_type)
         .order_by(PipelineTask.document_type.asc())
-        .tuples()
     )
     pipelines = []
     for document_type, total, n_completed, n_failed, avg_duration in rows:
@@ -161,15 +167,18 @@ def errors(period: str, limit: int = 5, now: dt.datetime | None = None) -> dict[
     """
     since, until = _window(period, now)
     failed_at = _failed_at()
-    in_window = (
-        (PipelineTask.status == PipelineStatus.FAILED) & (failed_at >= since) & (failed_at < until)
+    # failed_at in the window, said without COALESCE so that the index on (status, ended)
+    # answers it: the failed tasks ended in the window, or without an end, updated in it
+    ended, updated = PipelineTask.ended, PipelineTask.updated
+    in_window = (PipelineTask.status == PipelineStatus.FAILED) & (
+        ((ended >= since) & (ended < until))
+        | (ended.is_null() & (updated >= since) & (updated < until))
     )
     count = fn.COUNT(PipelineTask.id)
-    by_stage = (
+    by_stage = tuples(
         PipelineTask.select(PipelineTask.document_type, PipelineTask.error_stage, count)
         .where(in_window)
         .group_by(PipelineTask.document_type, PipelineTask.error_stage)
-        .tuples()
     )
     groups: dict[str, dict[str, Any]] = {}
     for document_type, error_stage, n in by_stage:
@@ -194,7 +203,7 @@ def errors(period: str, limit: int = 5, now: dt.datetime | None = None) -> dict[
         failed_at.alias("failed_at"),
         rank.alias("position"),
     ).where(in_window)
-    latest = (
+    latest = tuples(
         ranked.select_from(
             ranked.c.id,
             ranked.c.document_type,
@@ -206,7 +215,6 @@ def errors(period: str, limit: int = 5, now: dt.datetime | None = None) -> dict[
         )
         .where(ranked.c.position <= limit)
         .order_by(ranked.c.document_type, ranked.c.position)
-        .tuples()
     )
     for task_id, document_type, ref, error, error_stage, retries, failed_at in latest:
         groups[document_type]["recent"].append(
@@ -216,7 +224,7 @@ def errors(period: str, limit: int = 5, now: dt.datetime | None = None) -> dict[
                 "error": error,
                 "error_stage": error_stage,
                 "retries": retries,
-                "at": PipelineTask.updated.python_value(failed_at),
+                "at": python_value(PipelineTask.updated, failed_at),
             }
         )
     ordered = sorted(groups.values(), key=lambda g: (-g["failed"], g["document_type"]))

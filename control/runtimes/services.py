@@ -5,7 +5,8 @@ List filters (:class:`RuntimeFilter`, combined with AND): ``app`` exact or a glo
 (inclusive) / ``until`` (exclusive) on ``started``. Pages are keysets newest first on
 ``(started DESC, id DESC)``.
 
-The detail adds the function summary: per ``function_name`` of the run's
+The detail adds the operators' notes on the run (:mod:`control.runtimes.notes`) and the
+function summary: per ``function_name`` of the run's
 ``function_log`` rows, the calls, total / average / longest ``runtime_seconds`` and the
 summed task size, solved and failed items, aggregated in SQL (GROUP BY).
 """
@@ -19,11 +20,14 @@ from typing import Any
 
 from peewee import ModelSelect, fn
 
-from control.db.models import FunctionLog, Runtime, utcnow
+from control.clock import utcnow
 from control.enums import RuntimeStatus
 from control.errors import NotFound
 from control.logs.services import app_matches
-from control.querying import keyset_page
+from control.performance.models import FunctionLog
+from control.querying import keyset_page, tuples, where_given, within
+from control.runtimes.models import Runtime
+from control.runtimes.notes import notes_of
 
 # newest first; the id breaks ties between runs started in the same instant
 ORDER = ((Runtime.started, True), (Runtime.id, True))
@@ -39,17 +43,12 @@ class RuntimeFilter:
     until: dt.datetime | None = None  # exclusive, naive UTC
 
 
-def _filtered(f: RuntimeFilter) -> ModelSelect:
+def _filtered(f: RuntimeFilter) -> ModelSelect[Runtime]:
     query = Runtime.select()
     if f.app is not None:
         query = query.where(app_matches(Runtime.app, f.app))
-    if f.status is not None:
-        query = query.where(Runtime.status == f.status)
-    if f.since is not None:
-        query = query.where(Runtime.started >= f.since)
-    if f.until is not None:
-        query = query.where(Runtime.started < f.until)
-    return query
+    query = where_given(query, {Runtime.status: f.status})
+    return within(query, Runtime.started, f.since, f.until)
 
 
 def duration_seconds(run: Runtime, now: dt.datetime | None = None) -> float | None:
@@ -96,7 +95,7 @@ def function_summary(runtime_id: str) -> list[dict[str, Any]]:
     """Per function of the run: calls and timings, aggregated in SQL; longest total first."""
     seconds = FunctionLog.runtime_seconds
     total = fn.SUM(seconds)
-    query = (
+    query = tuples(
         FunctionLog.select(
             FunctionLog.function_name,
             fn.COUNT(FunctionLog.id),
@@ -110,7 +109,6 @@ def function_summary(runtime_id: str) -> list[dict[str, Any]]:
         .where(FunctionLog.runtime == runtime_id)
         .group_by(FunctionLog.function_name)
         .order_by(total.desc(), FunctionLog.function_name.asc())
-        .tuples()
     )
     # SUM of a BIGINT is NUMERIC on PostgreSQL (Decimal in Python): normalise the types.
     return [
@@ -136,4 +134,5 @@ def get_runtime(runtime_id: str) -> dict[str, Any]:
     return summary(run) | {
         "heartbeat": run.heartbeat,
         "functions": function_summary(run.id),
+        "notes": notes_of(run.id),
     }

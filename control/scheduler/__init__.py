@@ -5,6 +5,6 @@ replicas from firing the same tick twice (Redis ``SET NX EX``, or a unique row i
 ``scheduler_tick`` without Redis) and ``runner.py`` drives APScheduler.
 
 ``control`` never imports ``workers``: a job names its actor and queue, and the runner
-sends a ``dramatiq.Message`` by that name through the broker it is given. The worker
+sends it by that name through the task queue it is given (``control/tasks``). The worker
 processes, which import ``workers``, own the actors (``workers/maintenance.py``).
 """

@@ -41,6 +41,12 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
             settings.schedule_stale_seconds,
         ),
         PeriodicJob(
+            "health", "evaluate_health", MAINTENANCE_QUEUE, settings.schedule_health_seconds
+        ),
+        PeriodicJob(
+            "rollups", "roll_up_functions", MAINTENANCE_QUEUE, settings.schedule_rollup_seconds
+        ),
+        PeriodicJob(
             "tokens", "cleanup_tokens", MAINTENANCE_QUEUE, settings.schedule_tokens_seconds
         ),
         PeriodicJob(

@@ -16,18 +16,15 @@ from typing import Protocol
 
 import redis
 from peewee import (
-    CharField,
-    CompositeKey,
-    DateTimeField,
-    IntegerField,
     IntegrityError,
     PeeweeException,
 )
 
-from control.db.database import connected, database
-from control.db.models import BaseModel, utcnow
+from control.clock import utcnow
+from control.db.database import connected, write_transaction
 from control.errors import Unavailable
 from control.events.types import Event
+from control.scheduler.models import SchedulerTick
 
 KEY_PREFIX = "dc:sched:"
 EVENT_CLAIM_SECONDS = 3600  # a replica hears an event within this, or never
@@ -66,18 +63,6 @@ class RedisTickLock:
         return bool(won)
 
 
-class SchedulerTick(BaseModel):
-    """One fired tick of a periodic job (the double-fire guard without Redis)."""
-
-    job = CharField(max_length=64)
-    tick = IntegerField()
-    fired_at = DateTimeField(default=utcnow, index=True)
-
-    class Meta:
-        table_name = "scheduler_tick"
-        primary_key = CompositeKey("job", "tick")
-
-
 class DatabaseTickLock:
     """A unique ``(job, tick)`` row: the insert that succeeds fires the tick."""
 
@@ -88,7 +73,7 @@ class DatabaseTickLock:
         try:
             with connected():
                 try:
-                    with database.atomic():
+                    with write_transaction():
                         SchedulerTick.insert(job=job, tick=tick, fired_at=utcnow()).execute()
                 except IntegrityError:
                     return False
@@ -102,9 +87,10 @@ class DatabaseTickLock:
     @staticmethod
     def prune(older_than: dt.timedelta = KEEP_TICKS) -> int:
         """Delete guard rows older than ``older_than``; how many."""
-        return (
+        removed: int = (
             SchedulerTick.delete().where(SchedulerTick.fired_at < utcnow() - older_than).execute()
         )
+        return removed
 
 
 def build_lock(redis_url: str | None) -> TickLock:

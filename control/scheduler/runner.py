@@ -7,8 +7,8 @@ as ``floor(now / interval)``, the same on every replica whatever its start time,
 only the replica that wins ``lock.acquire(job, tick)`` sends the message. Replicas
 whose clocks agree to within an interval therefore send each tick once.
 
-Messages are sent by actor name (``dramatiq.Message``), so this process never imports
-the actors (``workers``) and needs nothing but a broker to send through.
+Messages are sent by actor name through a task queue (``control/tasks``), so this
+process never imports the actors (``workers``).
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
-import dramatiq
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -26,26 +24,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from control.errors import Unavailable
 from control.scheduler.jobs import PeriodicJob
 from control.scheduler.lock import TickLock
+from control.tasks.interface import ActorRef, TaskQueue
 
 log = logging.getLogger(__name__)
 
 MAX_MISFIRE_GRACE_SECONDS = 60
-
-
-def send_by_name(
-    broker: dramatiq.Broker,
-    queue: str,
-    actor: str,
-    args: tuple[Any, ...] = (),
-    options: dict[str, Any] | None = None,
-) -> None:
-    """Send a message to the actor named ``actor`` on ``queue``, without declaring it
-    (the worker applies the actor's own retries and limits when it takes the message)."""
-    broker.enqueue(
-        dramatiq.Message(
-            queue_name=queue, actor_name=actor, args=args, kwargs={}, options=options or {}
-        )
-    )
 
 
 def misfire_grace(job: PeriodicJob) -> int:
@@ -60,14 +43,14 @@ class SchedulerRunner:
         self,
         jobs: Sequence[PeriodicJob],
         lock: TickLock,
-        broker: dramatiq.Broker,
+        tasks: TaskQueue,
         *,
         clock: Callable[[], float] = time.time,
         scheduler: BaseScheduler | None = None,
     ) -> None:
         self.jobs = list(jobs)
         self._lock = lock
-        self._broker = broker
+        self._tasks = tasks
         self._clock = clock
         self._scheduler = scheduler or BackgroundScheduler(timezone="UTC")
         self.sent = 0
@@ -86,7 +69,7 @@ class SchedulerRunner:
             return False
         try:
             # the tick is for the logs; actors ignore it
-            send_by_name(self._broker, job.queue, job.actor, options={"scheduler_tick": tick})
+            self._tasks.send(ActorRef(job.actor, job.queue), options={"scheduler_tick": tick})
         except Exception:
             # the tick is won but lost; every job is idempotent and the next tick is near
             log.exception("scheduler: could not send %s (tick %s)", job.actor, tick)
@@ -101,7 +84,6 @@ class SchedulerRunner:
     def schedule(self) -> BaseScheduler:
         """Add every job to the scheduler (not started); the scheduler."""
         for job in self.jobs:
-            self._broker.declare_queue(job.queue)
             self._scheduler.add_job(
                 self._fire_now,
                 IntervalTrigger(seconds=job.interval, timezone="UTC"),

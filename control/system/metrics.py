@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from peewee import SQL, AutoField, DateTimeField, FloatField, IntegerField, Node, fn
+from peewee import SQL, ColumnBase, fn
 
-from control.db.database import database, dialect
-from control.db.fields import JSONField
-from control.db.models import BaseModel, utcnow
+from control.clock import utcnow
+from control.db.database import database, dialect, write_transaction
 from control.errors import InvalidInput
+from control.querying import tuples
+from control.system.models import SystemMetric
 
 MAX_POINTS = 1000
 """The most points ``history()`` answers; longer windows are averaged in buckets."""
@@ -38,22 +39,6 @@ MAX_BUCKET_SECONDS = 7 * 24 * 3600
 COLUMNS = ("cpu_percent", "memory_percent", "disk_percent", "load_1", "process_count")
 
 psutil.cpu_percent(interval=None)  # prime: later calls measure since this one
-
-
-class SystemMetric(BaseModel):
-    """One sample of the host's figures."""
-
-    id = AutoField()
-    at = DateTimeField(default=utcnow, index=True)
-    cpu_percent = FloatField()
-    memory_percent = FloatField()
-    disk_percent = FloatField()
-    load_1 = FloatField(null=True)
-    process_count = IntegerField()
-    data = JSONField(default=dict)
-
-    class Meta:
-        table_name = "system_metric"
 
 
 # -- sampling ---------------------------------------------------------------------------
@@ -82,7 +67,11 @@ def _load_average() -> tuple[float, float, float] | None:
 
 
 def sample(disk_path: str | None = None) -> dict[str, Any]:
-    """The host's figures now; nothing here blocks for a measuring interval."""
+    """The host's figures now; nothing here blocks for a measuring interval.
+
+    The disk measured is ``disk_path``'s (the database's by default); its path is not
+    part of the figures: every role reads them, and where data lives is not their business.
+    """
     now = time.time()
     memory = psutil.virtual_memory()
     swap = psutil.swap_memory()
@@ -109,7 +98,6 @@ def sample(disk_path: str | None = None) -> dict[str, Any]:
         "swap_total": swap.total,
         "swap_used": swap.used,
         "swap_percent": swap.percent,
-        "disk_path": path,
         "disk_total": disk.total,
         "disk_used": disk.used,
         "disk_percent": disk.percent,
@@ -143,7 +131,7 @@ def record_sample(figures: dict[str, Any]) -> SystemMetric:
 # -- history ----------------------------------------------------------------------------
 
 
-def _bucket_index(bucket: int) -> Node:
+def _bucket_index(bucket: int) -> ColumnBase:
     """``floor(epoch(at) / bucket)`` in SQL. ``bucket`` is a checked int rendered as a
     literal, so the SELECT and the GROUP BY are the same text (PostgreSQL compares them)."""
     size = SQL(str(int(bucket)))
@@ -206,7 +194,7 @@ def history(
     if math.ceil(span / fitted) + 1 > max_points:
         fitted += 1
     index = _bucket_index(fitted)
-    query = (
+    query = tuples(
         SystemMetric.select(
             index.alias("bucket"),
             fn.COUNT(SystemMetric.id),
@@ -220,7 +208,6 @@ def history(
         .group_by(index)
         .order_by(index.asc())
         .limit(max_points)
-        .tuples()
     )
     points = [
         {
@@ -254,7 +241,7 @@ def purge_before(cutoff: dt.datetime, batch: int = 1000, max_batches: int | None
         ]
         if not ids:
             break
-        with database.atomic():
+        with write_transaction():
             removed += SystemMetric.delete().where(SystemMetric.id.in_(ids)).execute()
         batches += 1
         if len(ids) < batch:

@@ -11,10 +11,17 @@ aggregation are its job). Two kinds of figures:
   static files ``<static>``.
 * **from the database at scrape time** (:class:`DatabaseCollector`), the same for
   whichever process answers: ``dc_apps{run_status}``, ``dc_apps_fatal``,
-  ``dc_apps_disabled``, ``dc_pipeline_tasks_last_hour{document_type, status}``,
+  ``dc_apps_disabled``, ``dc_app_health{verdict}`` (apps holding each health verdict),
+  ``dc_pipeline_tasks_last_hour{document_type, status}``,
   ``dc_commands_pending``, ``dc_outbox_unpublished``, ``dc_outbox_lag_seconds`` (age of
   the oldest unpublished outbox row, 0 when none) and ``dc_collector_up{part}``: 0 when
   a part could not be read (its figures are left out, the rest still answer).
+* **from the broker at scrape time** (RabbitMQ or Redis only):
+  ``dc_dead_letter_messages{queue}``, the messages in each queue's ``.XQ`` (dead while
+  the database was down, so not in ``/api/v1/jobs/dead``), and ``dc_dead_letters_up``;
+  ``dc_queue_messages{queue, kind}`` and ``dc_queue_consumers{queue, kind}`` of every
+  queue (Dramatiq's, their ``.DQ``/``.XQ``, the agents' command queues) and
+  ``dc_queues_up`` (``control/system/queue_report.py``).
 
 Several workers: without configuration each gunicorn worker keeps its own request
 counters and a scrape sees the worker that answered it (use ``rate()``/``sum()`` over
@@ -46,9 +53,15 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from control import __version__
+from control.apps.models import Apps
+from control.clock import utcnow
 from control.db.database import database
-from control.db.models import Apps, PipelineTask, utcnow
 from control.enums import FatalFlag, PipelineStatus, RunStatus
+from control.health.services import verdict_counts
+from control.pipelines.models import PipelineTask
+from control.querying import tuples
+from control.system.queue_report import QueueCollector, QueueReport
+from control.system.queues import DeadLetterCollector, DeadLetterQueues
 
 try:  # the commands area (control/commands) may not be installed in every build
     from control.commands.models import Command, CommandStatus, Outbox
@@ -93,6 +106,7 @@ class DatabaseCollector:
         parts: list[tuple[str, Callable[[], list[Metric]]]] = [
             ("apps", self._apps),
             ("pipelines", self._pipelines),
+            ("health", self._health),
         ]
         if Command is not None and Outbox is not None:
             parts.append(("commands", self._commands))
@@ -114,7 +128,7 @@ class DatabaseCollector:
     def _apps() -> list[Metric]:
         by_status = GaugeMetricFamily("dc_apps", "apps by run status", labels=["run_status"])
         counts = dict(
-            Apps.select(Apps.run_status, fn.COUNT(Apps.id)).group_by(Apps.run_status).tuples()
+            tuples(Apps.select(Apps.run_status, fn.COUNT(Apps.id)).group_by(Apps.run_status))
         )
         for status in RunStatus:
             by_status.add_metric([status.value], int(counts.get(status, 0)))
@@ -126,6 +140,15 @@ class DatabaseCollector:
             GaugeMetricFamily("dc_apps_disabled", "apps disabled", value=disabled),
         ]
 
+    @staticmethod
+    def _health() -> list[Metric]:
+        family = GaugeMetricFamily(
+            "dc_app_health", "apps holding each health verdict now", labels=["verdict"]
+        )
+        for verdict, count in verdict_counts().items():
+            family.add_metric([verdict], count)
+        return [family]
+
     def _pipelines(self) -> list[Metric]:
         family = GaugeMetricFamily(
             "dc_pipeline_tasks_last_hour",
@@ -135,7 +158,7 @@ class DatabaseCollector:
         since = self.clock() - PIPELINE_WINDOW
         finished = fn.COALESCE(PipelineTask.ended, PipelineTask.updated)
         total = fn.COUNT(PipelineTask.id)
-        rows = (
+        rows = tuples(
             PipelineTask.select(PipelineTask.document_type, PipelineTask.status, total)
             .where(
                 PipelineTask.status.in_([PipelineStatus.COMPLETED, PipelineStatus.FAILED]),
@@ -144,7 +167,6 @@ class DatabaseCollector:
             .group_by(PipelineTask.document_type, PipelineTask.status)
             .order_by(total.desc(), PipelineTask.document_type.asc())
             .limit(MAX_DOCUMENT_TYPES * 2)
-            .tuples()
         )
         for document_type, status, count in rows:
             family.add_metric([document_type, PipelineStatus(status).value.lower()], int(count))
@@ -174,7 +196,13 @@ class DatabaseCollector:
 class PrometheusMetrics:
     """The web process's metrics: request counters, and the registry a scrape reads."""
 
-    def __init__(self, *, database_collector: DatabaseCollector | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        database_collector: DatabaseCollector | None = None,
+        dead_letters: DeadLetterQueues | None = None,
+        queues: QueueReport | None = None,
+    ) -> None:
         self.multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -191,8 +219,17 @@ class PrometheusMetrics:
             registry=self.registry,
         )
         self.database = database_collector or DatabaseCollector()
+        # the brokers' .XQ depths (control/system/queues.py), read at scrape time
+        self.dead_letters = DeadLetterCollector(dead_letters) if dead_letters else None
+        # every queue's depth and consumers (control/system/queue_report.py)
+        has_queues = queues is not None and (queues.work or queues.commands)
+        self.queues = QueueCollector(queues) if queues is not None and has_queues else None
         if not self.multiprocess_dir:
             self.registry.register(self.database)
+            if self.dead_letters is not None:
+                self.registry.register(self.dead_letters)
+            if self.queues is not None:
+                self.registry.register(self.queues)
             ProcessCollector(registry=self.registry)
             PlatformCollector(registry=self.registry)
 
@@ -206,8 +243,12 @@ class PrometheusMetrics:
         """The text format of every metric (blocking: reads the database)."""
         if self.multiprocess_dir:
             registry = CollectorRegistry()
-            MultiProcessCollector(registry, path=self.multiprocess_dir)
+            MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]  # unannotated upstream
             registry.register(self.database)
+            if self.dead_letters is not None:
+                registry.register(self.dead_letters)
+            if self.queues is not None:
+                registry.register(self.queues)
             return generate_latest(registry)
         return generate_latest(self.registry)
 

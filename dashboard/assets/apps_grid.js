@@ -5,7 +5,9 @@
  * /api/v1/apps page. Rows are updated in place: scroll position and selection (row ids:
  * getRowId) stay. A poll is skipped while a block is still loading, so a slow API never
  * piles up requests. When the sidebar filter changes on a grid that stays mounted, the
- * cache is purged and the grid starts over from the top. No eval: plain functions only.
+ * cache is purged and the grid starts over from the top. While the API is down (the
+ * "api-state" store) nothing is asked; when it comes back the blocks reload at once.
+ * No eval: plain functions only.
  */
 (function () {
   "use strict";
@@ -37,15 +39,26 @@
     });
   }
 
-  function refreshApps(tick, filter) {
+  function refreshApps(tick, filter, apiState) {
     var api = gridApi();
     if (!api) { return noUpdate(); }
+    var up = !apiState || apiState.up !== false;
     var key = JSON.stringify(filter || {});
     var state = grids.get(api);
     if (!state) {
       // a grid seen for the first time asks for its first block by itself
-      grids.set(api, { filter: key, skips: 0 });
+      grids.set(api, { filter: key, skips: 0, up: up });
       return noUpdate();
+    }
+    var recovered = up && state.up === false;
+    state.up = up;
+    if (!up) { return noUpdate(); } // nothing would answer: keep the rows, greyed
+    if (document.hidden && !recovered) { return noUpdate(); } // a hidden tab does not poll
+    if (recovered) {
+      // the API is back (callbacks/api_banner.py): reload now, whatever is pending
+      state.skips = 0;
+      api.refreshInfiniteCache();
+      return tick;
     }
     if (state.filter !== key) {
       state.filter = key;

@@ -7,20 +7,22 @@ import time
 from typing import Any
 
 import dash
-from dash import ClientsideFunction, Input, Output
+from dash import Input, Output
 
 from control.settings import Settings
+from dashboard.callbacks.clientside import clientside
 from dashboard.callbacks.session import needs_session
 from dashboard.sessions import current_client
 
 WS_PATH = "/api/v1/ws/logs"
+DASHBOARD_WS_PATH = "/api/v1/ws/dashboard"
 TOKEN_MARGIN_SECONDS = 120.0  # hand out a token with at least this long to live
 
 
-def websocket_url(public_api_url: str) -> str:
+def websocket_url(public_api_url: str, path: str = WS_PATH) -> str:
     if public_api_url.startswith("https://"):
-        return "wss://" + public_api_url[len("https://") :] + WS_PATH
-    return "ws://" + public_api_url.removeprefix("http://") + WS_PATH
+        return "wss://" + public_api_url[len("https://") :] + path
+    return "ws://" + public_api_url.removeprefix("http://") + path
 
 
 def register(app: dash.Dash, settings: Settings) -> None:
@@ -43,13 +45,15 @@ def register(app: dash.Dash, settings: Settings) -> None:
             "issued": time.time(),
         }
 
-    app.clientside_callback(
-        ClientsideFunction(namespace="dc", function_name="liveLogs"),
+    clientside(
+        app,
+        "liveLogs",
         Output("live-sink", "children"),
         Input("ws-config", "data"),
     )
-    app.clientside_callback(
-        ClientsideFunction(namespace="dc", function_name="clearLogs"),
+    clientside(
+        app,
+        "clearLogs",
         Output("live-lines", "title"),
         Input("live-clear", "n_clicks"),
         prevent_initial_call=True,

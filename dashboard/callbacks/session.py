@@ -13,7 +13,7 @@ from dash import Input, Output
 from dash.exceptions import PreventUpdate
 
 from dashboard import paths
-from dashboard.api_client import NotSignedIn
+from dashboard.api_client import ApiUnavailable, NotSignedIn
 from dashboard.sessions import signed_in, store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -21,7 +21,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def needs_session(fn: F) -> F:
     """Run a callback that calls the API; without a usable session, change nothing (and
-    forget the dead session, so the next tick sends the page to the login form)."""
+    forget the dead session, so the next tick sends the page to the login form). While
+    the API is unavailable, change nothing either: the page keeps its last data, the
+    banner (``api_banner``) says it is stale, and the next tick tries again."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -29,6 +31,8 @@ def needs_session(fn: F) -> F:
             return fn(*args, **kwargs)
         except NotSignedIn:
             store().drop(flask.session.get("sid"))
+            raise PreventUpdate from None
+        except ApiUnavailable:
             raise PreventUpdate from None
 
     return wrapper  # type: ignore[return-value]

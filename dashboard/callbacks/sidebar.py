@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, dcc
+from dash import Input, Output, State, ctx, dcc
+from dash.exceptions import PreventUpdate
 
 from dashboard import paths
 from dashboard.api_client import ApiError
@@ -15,13 +16,22 @@ from dashboard.sessions import current_client
 
 
 def register(app: dash.Dash) -> None:
-    @app.callback(Output("group-links", "children"), Input("slow-tick", "n_intervals"))
+    # Once a minute; and on every tick while the list is still empty (the first load
+    # failed). A failure keeps the entries shown: groups never vanish.
+    @app.callback(
+        Output("group-links", "children"),
+        Input("slow-tick", "n_intervals"),
+        Input("tick", "n_intervals"),
+        State("group-links", "children"),
+    )
     @needs_session
-    def _groups(_: int | None) -> list[Any]:
+    def _groups(_: int | None, __: int | None, shown: list[Any] | None) -> list[Any]:
+        if ctx.triggered_id == "tick" and shown:
+            raise PreventUpdate
         try:
             groups = current_client().groups()
         except ApiError:
-            return []
+            raise PreventUpdate from None
         return [
             dcc.Link(
                 group_label(g),

@@ -25,11 +25,20 @@ def register(app: dash.Dash) -> None:
         Output("trends-chart", "figure"),
         Output("runtimes-chart", "figure"),
         Output("stats-error", "children"),
+        Output("stats-retry", "disabled"),
         Input("stats-period", "value"),
         Input("slow-tick", "n_intervals"),
+        Input("stats-retry", "n_intervals"),
     )
     @needs_session
-    def _stats(period: str | None, _: int | None) -> tuple[Any, ...]:
+    def _stats(period: str | None, _: int | None, __: int | None) -> tuple[Any, ...]:
+        # Not on the fast tick: Dash drops the answer of a callback triggered again
+        # before it returned, so a load slower than a tick would stay "Loading…" for
+        # ever. A failed load is retried by its own interval, enabled only then.
+        answer = _load(period)
+        return (*answer, not answer[-1])
+
+    def _load(period: str | None) -> tuple[Any, ...]:
         period = period or "last_24h"
         window = charts.period_window(period)
         since = window[0]

@@ -26,11 +26,11 @@ def grid(
     options.update(extra.pop("dashGridOptions", {}))
     if extra.get("rowModelType", "clientSide") == "clientSide":
         extra["rowData"] = rows or []  # other row models ask for their rows
+    extra.setdefault("columnSize", "responsiveSizeToFit")
     return dag.AgGrid(
         id=grid_id,
         columnDefs=columns,
         defaultColDef=DEFAULT_COLUMN,
-        columnSize="responsiveSizeToFit",
         dashGridOptions=options,
         style={"height": height, "width": "100%"},
         **extra,

@@ -3,21 +3,24 @@ throughput figures and the slowest functions as tables below them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from dash import dcc, html
 
 from dashboard.charts import graph
 from dashboard.pages.grids import grid
 
-THROUGHPUT_COLUMNS = [
+THROUGHPUT_COLUMNS: list[dict[str, Any]] = [
     {"field": "document_type", "headerName": "Document type"},
     {"field": "total_tasks", "headerName": "Tasks"},
     {"field": "completed", "headerName": "Completed"},
     {"field": "failed", "headerName": "Failed"},
     {"field": "throughput_per_hour", "headerName": "Per hour"},
     {"field": "avg_duration_seconds", "headerName": "Avg s"},
-    {"field": "success_rate", "headerName": "Success rate"},
+    {"field": "success_rate", "headerName": "Success rate", "cellRenderer": "Percent"},
+    {"field": "failure_rate", "headerName": "Failure rate", "cellRenderer": "Percent"},
 ]
-SLOWEST_COLUMNS = [
+SLOWEST_COLUMNS: list[dict[str, Any]] = [
     {"field": "function_name", "headerName": "Function"},
     {"field": "app_id", "headerName": "App"},
     {"field": "avg_runtime_seconds", "headerName": "Avg s", "sort": "desc"},
@@ -37,6 +40,8 @@ def layout() -> html.Div:
         [
             html.H2("Statistics", id="page-title"),
             html.Div(id="stats-error", className="error", role="alert"),
+            # retries a failed load (callbacks/statistics.py); off while the figures are fine
+            dcc.Interval(id="stats-retry", interval=5_000, disabled=True),
             dcc.RadioItems(
                 id="stats-period",
                 options=PERIODS,

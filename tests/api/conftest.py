@@ -24,8 +24,14 @@ def services(settings: Settings) -> Services:
 
 
 @pytest.fixture
-def app(settings: Settings, services: Services):
-    return create_app(settings, bind_database=False, services=services)
+def tasks(stub_tasks):
+    """Where the app sends work: the in-process broker set up (a test may patch ``send``)."""
+    return stub_tasks
+
+
+@pytest.fixture
+def app(settings: Settings, services: Services, tasks):
+    return create_app(settings, bind_database=False, services=services, tasks=tasks)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 
 from control.audit.models import AuditLog
 from control.auth.roles import Role
-from control.db.models import utcnow
+from control.clock import utcnow
 from control.enums import FatalFlag, RunStatus, RuntimeStatus
 from tests.factories import make_app, make_runtime
 

@@ -366,3 +366,35 @@ def test_wrong_secret_with_a_known_prefix_costs_one_check(app, owner, hash_check
     hash_checks.clear()
     assert with_key(app, data["key"]).simulate_get("/api/v1/apps").status_code == 200
     assert len(hash_checks) == 1
+
+
+# -- the cap per user ------------------------------------------------------------------
+
+
+def test_keys_per_user_are_capped_with_409(db, make_user, token_for):
+    settings = load_settings(environment="test", rate_limit_per_minute=100_000, api_keys_per_user=3)
+    services = build_services(settings, store=MemoryStore())
+    app = create_app(settings, bind_database=False, services=services)
+    user = make_user(Role.VIEWER)
+    client = falcon.testing.TestClient(app, headers={"Authorization": f"Bearer {token_for(user)}"})
+    ids = [new_key(client, f"k{n}")["id"] for n in range(3)]
+    refused = create(client, "one too many")
+    assert refused.status_code == 409, refused.text
+    error = refused.json["error"]
+    assert error["code"] == "CONFLICT"
+    assert "3" in error["message"]
+    assert ApiKey.select().where(ApiKey.user == user.id).count() == 3
+    # Another user has their own allowance; a revoked key frees a place.
+    other = make_user(Role.VIEWER)
+    assert (
+        create(
+            falcon.testing.TestClient(app, headers={"Authorization": f"Bearer {token_for(other)}"})
+        ).status_code
+        == 201
+    )
+    assert client.simulate_delete(f"{URL}/{ids[0]}").status_code == 204
+    assert create(client, "replacement").status_code == 201
+
+
+def test_the_default_cap_is_twenty():
+    assert load_settings(environment="test").api_keys_per_user == 20

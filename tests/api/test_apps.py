@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from control.apps.models import Apps
 from control.auth.roles import Role
-from control.db.models import Apps
 from control.enums import FatalFlag, RunStatus, RuntimeStatus
 from tests.factories import make_app, make_runtime
 
@@ -162,3 +162,49 @@ def test_groups_with_their_counts(client, client_as, fleet):
     unknown = client.simulate_get("/api/v1/groups", params={"page": "2"})
     assert unknown.status_code == 400  # it takes no parameters
     assert unknown.json["error"]["code"] == "UNKNOWN_PARAMETER"
+
+
+def test_running_app_shows_the_current_run_and_one_eta_in_list_and_detail(client, db):
+    """Issue 13 #2: while an app runs, Last run is the CURRENT run (not the previous,
+    finished one) and the list's ETA is the detail's, from the current run's start."""
+    app = make_app(id="scraper_eta_running", run_status=RunStatus.RUNNING)
+    previous = make_runtime(app, started=dt.datetime(2025, 1, 13, 7, 0))
+    current = make_runtime(
+        app, started=dt.datetime(2025, 1, 15, 7, 30), status=RuntimeStatus.RUNNING, ended=None
+    )
+    Apps.update(
+        last_runtime=previous.id,
+        current_runtime=current.id,
+        progress_current=986,
+        progress_total=3000,
+        progress_updated=dt.datetime(2025, 1, 15, 7, 40),
+    ).where(Apps.id == app.id).execute()
+
+    listed = client.simulate_get("/api/v1/apps", params={"q": "scraper_eta_running"}).json
+    shown = client.simulate_get("/api/v1/apps/scraper_eta_running").json["data"]
+    (item,) = listed["data"]
+    assert (
+        item["last_run"]
+        == shown["last_run"]
+        == {
+            "runtime": current.id,
+            "started": "2025-01-15T07:30:00Z",
+            "ended": None,
+            "status": "RUNNING",
+        }
+    )
+    assert item["last_runtime"]["runtime"] == previous.id
+    # 986 items in 600 s: 2014 left at 986/600 per s = 1225.6 s (the previous run,
+    # two days older, would have made it ~hundreds of hours)
+    assert item["progress"]["eta_seconds"] == shown["progress"]["eta_seconds"] == 1225.6
+    assert item["progress"] == shown["progress"]
+
+
+def test_idle_app_last_run_is_the_last_finished_one(client, db):
+    app = make_app(id="scraper_eta_idle")
+    run = make_runtime(app, started=dt.datetime(2025, 1, 14, 7, 0))
+    Apps.update(last_runtime=run.id).where(Apps.id == app.id).execute()
+    (item,) = client.simulate_get("/api/v1/apps", params={"q": "scraper_eta_idle"}).json["data"]
+    assert item["last_run"]["runtime"] == run.id
+    assert item["last_run"]["status"] == "COMPLETED"
+    assert item["progress"]["eta_seconds"] is None

@@ -17,16 +17,17 @@ import falcon.testing
 import pytest
 
 from control.audit.models import AuditLog
-from control.auth.roles import ADMIN, READ, Role
+from control.auth.roles import Role
 from control.errors import Conflict
 from control.kv.memory import MemoryStore
 from control.log_context import FORMAT, RequestIdFilter
 from control.settings import load_settings
 from tests.api.conftest import PASSWORD
 from web.app import create_app
-from web.middleware.audit import action_for, match_route, outcome_of
+from web.middleware.audit import action_for, outcome_of
 from web.openapi import operation
-from web.permissions import ROUTES
+from web.permissions import ADMIN, READ
+from web.routing import Router, RouteTable
 from web.validation import BodyModel
 from web.wiring import build_services
 
@@ -47,11 +48,11 @@ class Widget(BodyModel):
 
 
 class WidgetsResource:
-    @operation("List widgets")
+    @operation("List widgets", roles=READ)
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         resp.media = {"data": []}
 
-    @operation("Create a widget", body=Widget, status=201)
+    @operation("Create a widget", body=Widget, status=201, roles=READ)
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         if req.context.body.name == "taken":
             raise Conflict("A widget with this name exists.")
@@ -62,19 +63,19 @@ class WidgetsResource:
         resp.status = 201
         resp.media = {"data": {"name": req.context.body.name}}
 
-    @operation("Update a widget", body=Widget)
+    @operation("Update a widget", body=Widget, roles=READ)
     async def on_patch_item(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, widget_id: str
     ) -> None:
         resp.media = {"data": {"id": widget_id}}
 
-    @operation("Delete a widget", status=204)
+    @operation("Delete a widget", status=204, roles=READ)
     async def on_delete_item(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, widget_id: str
     ) -> None:
         resp.status = 204
 
-    @operation("Start a widget", status=202)
+    @operation("Start a widget", status=202, roles=READ)
     async def on_post_start(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, widget_id: str
     ) -> None:
@@ -82,7 +83,7 @@ class WidgetsResource:
 
 
 class AdminThingsResource:
-    @operation("Create an admin thing", body=Widget, status=201)
+    @operation("Create an admin thing", body=Widget, status=201, roles=ADMIN)
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         resp.status = 201
 
@@ -96,20 +97,7 @@ def _install(app: falcon.asgi.App) -> None:
 
 
 @pytest.fixture
-def routes(monkeypatch) -> None:
-    for key in [
-        (WIDGETS, "GET"),
-        (WIDGETS, "POST"),
-        (f"{WIDGETS}/{{widget_id}}", "PATCH"),
-        (f"{WIDGETS}/{{widget_id}}", "DELETE"),
-        (f"{WIDGETS}/{{widget_id}}/start", "POST"),
-    ]:
-        monkeypatch.setitem(ROUTES, key, READ)
-    monkeypatch.setitem(ROUTES, (ADMIN_ONLY, "POST"), ADMIN)
-
-
-@pytest.fixture
-def app(settings, services, routes):
+def app(settings, services):
     app = create_app(settings, bind_database=False, services=services)
     _install(app)
     return app
@@ -301,7 +289,7 @@ def test_write_refused_by_the_rate_limiter_is_audited(db):
     assert found[-1].endpoint == LOGOUT
 
 
-def test_body_over_the_limit_is_audited(db, routes, make_user, token_for):
+def test_body_over_the_limit_is_audited(db, make_user, token_for):
     settings = load_settings(environment="test", max_body_bytes=2048)
     services = build_services(settings, store=MemoryStore())
     app = create_app(settings, bind_database=False, services=services)
@@ -453,17 +441,24 @@ def test_user_text_cannot_forge_log_lines(client):
         ("/api/v1/bulk/start", "POST", "bulk.start"),
     ],
 )
-def test_action_names(template, method, action):
-    assert action_for(template, method) == action
+def test_action_names(app, template, method, action):
+    assert action_for(template, method, RouteTable(app._router)) == action
 
 
-def test_route_matching_prefers_literal_segments(monkeypatch):
-    monkeypatch.setitem(ROUTES, ("/api/v1/x/{item}", "POST"), READ)
-    monkeypatch.setitem(ROUTES, ("/api/v1/x/special", "POST"), READ)
-    assert match_route("/api/v1/x/special", "POST") == "/api/v1/x/special"
-    assert match_route("/api/v1/x/other", "POST") == "/api/v1/x/{item}"
-    assert match_route("/api/v1/x/other", "DELETE") is None
-    assert match_route("/api/v1/x/a/b", "POST") is None
+def test_requests_refused_before_routing_are_named_by_the_router():
+    class Things:
+        async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+            pass
+
+    router = Router()
+    app = falcon.asgi.App(router=router)
+    app.add_route("/api/v1/x/{item}", Things())
+    app.add_route("/api/v1/x/special", Things())
+    routes = RouteTable(router)
+    assert routes.template_for("/api/v1/x/special", "POST") == "/api/v1/x/special"
+    assert routes.template_for("/api/v1/x/other", "POST") == "/api/v1/x/{item}"
+    assert routes.template_for("/api/v1/x/other", "DELETE") is None
+    assert routes.template_for("/api/v1/x/a/b", "POST") is None
 
 
 @pytest.mark.parametrize(

@@ -67,17 +67,31 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(anonymous, operator
     assert strip(wrong) == strip(unknown)
 
 
-def test_account_is_throttled_after_five_failures_from_any_ip(anonymous, operator):
-    for n in range(5):
-        r = login(anonymous, "ops@example.com", "wrong", remote_addr=f"10.0.0.{n}")
+def test_five_failures_from_one_address_throttle_that_address(anonymous, operator):
+    for _ in range(5):
+        r = login(anonymous, "ops@example.com", "wrong", remote_addr="10.0.0.1")
         assert r.status_code == 401
-    r = login(anonymous, "ops@example.com", PASSWORD, remote_addr="10.0.0.99")
+    r = login(anonymous, "ops@example.com", PASSWORD, remote_addr="10.0.0.1")
     assert r.status_code == 429
-    assert int(r.headers["retry-after"]) > 0
+    assert r.json["error"]["code"] == "RATE_LIMITED"
+    assert 0 < int(r.headers["retry-after"]) <= 15 * 60
+    # the owner at another address is not locked out
+    assert login(anonymous, "ops@example.com", PASSWORD, remote_addr="10.0.0.2").status_code == 200
     # unknown accounts are throttled exactly the same way
     for _ in range(5):
-        login(anonymous, "ghost@example.com", "wrong")
-    assert login(anonymous, "ghost@example.com", "wrong").status_code == 429
+        login(anonymous, "ghost@example.com", "wrong", remote_addr="10.0.0.3")
+    assert login(anonymous, "ghost@example.com", "wrong", remote_addr="10.0.0.3").status_code == 429
+
+
+def test_a_flood_from_many_addresses_does_not_lock_the_owner_out(anonymous, operator):
+    # 40 addresses, two wrong passwords each: the account is under attack
+    for n in range(80):
+        login(anonymous, "ops@example.com", "wrong", remote_addr=f"10.1.{n % 40}.1")
+    r = login(anonymous, "ops@example.com", PASSWORD, remote_addr="192.0.2.7")
+    assert r.status_code == 200, r.text
+    assert r.json["data"]["access_token"]
+    # ...while an address that took part is refused from then on, even the right password
+    assert login(anonymous, "ops@example.com", PASSWORD, remote_addr="10.1.3.1").status_code == 429
 
 
 def test_disabled_user_cannot_log_in(anonymous, make_user):

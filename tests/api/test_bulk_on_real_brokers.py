@@ -1,7 +1,7 @@
 """The bulk endpoints on the real RabbitMQ and Redis brokers: a retried POST with the same
 ``Idempotency-Key`` is the same job, and the job it names runs once per app.
 
-The API's ``enqueue_job`` is pointed at the bulk actor declared on a queue of its own
+The API's task queue sends to the bulk actor declared on a queue of its own
 on a broker built for the test (``real_broker``), with a real ``dramatiq.Worker``.
 """
 
@@ -15,9 +15,8 @@ from control.bulk import services as bulk
 from control.bulk.models import BulkJob
 from control.commands.models import Command
 from tests.factories import make_app
+from tests.task_queues import OnTestQueue, declare_bulk_actor
 from tests.waiting import wait_until
-from web.resources import bulk as bulk_resource
-from workers import bulk as bulk_worker
 
 pytestmark = pytest.mark.services
 
@@ -27,12 +26,11 @@ def test_the_same_idempotency_key_is_the_same_job_on_a_real_broker(
     db,
     real_broker,
     monkeypatch,
+    tasks,
 ):
     broker, queue = real_broker
-    actor = dramatiq.actor(
-        bulk_worker.apply, actor_name="apply_bulk_job", broker=broker, queue_name=queue
-    )
-    monkeypatch.setattr(bulk_resource, "enqueue_job", actor.send)
+    declare_bulk_actor(broker, queue)
+    monkeypatch.setattr(tasks, "send", OnTestQueue(broker, queue).send)
     ids = [make_app(id=f"idem_{n:02d}", group="idem").id for n in range(30)]
     body = {"filter": {"group": "idem"}}
     headers = {"Idempotency-Key": "nightly-idem-1"}

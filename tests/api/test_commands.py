@@ -19,16 +19,18 @@ import orjson
 import pytest
 from croniter import croniter
 
+from control.apps.models import Apps
 from control.audit.models import AuditLog
 from control.auth import clients
 from control.auth.roles import Role
 from control.auth.tokens import new_id
+from control.clock import utcnow
 from control.commands import memory_transport
 from control.commands import services as commands
 from control.commands.memory_transport import MemoryTransport, Message
 from control.commands.models import Command, CommandStatus, Outbox
 from control.commands.relay import relay_once
-from control.db.models import Apps, utcnow
+from control.commands.transport import Confirmed, Outgoing
 from control.enums import CommandFlag, FatalFlag, RunStatus, RuntimeStatus
 from control.errors import Conflict, Unavailable
 from control.kv.memory import MemoryStore
@@ -683,6 +685,14 @@ class FailsOnCall:
         self.calls.append(message_id)
         if len(self.calls) == self.fail_on:
             raise Unavailable("RabbitMQ is unreachable.")
+
+    def publish_many(self, messages: list[Outgoing]) -> Confirmed:
+        for count, m in enumerate(messages):
+            try:
+                self.publish(m.routing_key, m.body, m.message_id, m.headers)
+            except Unavailable as exc:
+                return Confirmed(count, exc)
+        return Confirmed(len(messages))
 
 
 def test_a_failure_mid_batch_marks_only_the_confirmed_rows(db):

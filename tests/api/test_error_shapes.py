@@ -13,14 +13,14 @@ import falcon.asgi
 import falcon.testing
 import pytest
 
-from control.auth.roles import READ, Role
+from control.auth.roles import Role
 from control.errors import Conflict, PreconditionFailed
 from control.kv.memory import MemoryStore
 from control.settings import load_settings
 from tests.factories import make_app
 from web.app import create_app
 from web.openapi import operation
-from web.permissions import ROUTES
+from web.permissions import READ, allow
 from web.validation import BodyModel
 from web.wiring import build_services
 
@@ -31,24 +31,24 @@ class Thing(BodyModel):
 
 
 class ThingsResource:
-    @operation("Create a thing", body=Thing, status=201)
+    @operation("Create a thing", body=Thing, status=201, roles=READ)
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         if req.context.body.name == "taken":
             raise Conflict("A thing with this name exists.")
         resp.status = 201
         resp.media = {"data": req.context.body.model_dump()}
 
+    @allow(READ)
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         raise RuntimeError("SELECT secret FROM users -- /srv/app/internal.py line 12")
 
+    @allow(READ)
     async def on_put(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         raise PreconditionFailed("The app changed since you read it.")
 
 
 @pytest.fixture
-def client(db, make_user, token_for, monkeypatch) -> falcon.testing.TestClient:
-    for method in ("GET", "POST", "PUT"):
-        monkeypatch.setitem(ROUTES, ("/api/v1/test/things", method), READ)
+def client(db, make_user, token_for) -> falcon.testing.TestClient:
     settings = load_settings(max_body_bytes=2048)
     services = build_services(settings, store=MemoryStore())
     app = create_app(settings, bind_database=False, services=services)

@@ -6,11 +6,11 @@ import falcon.asgi
 import falcon.testing
 import pytest
 
-from control.auth.roles import READ, Role
+from control.auth.roles import Role
 from control.kv.memory import MemoryStore
 from control.settings import load_settings
 from web.app import create_app
-from web.permissions import ROUTES
+from web.permissions import READ, allow
 from web.wiring import build_services
 
 SECURITY_HEADERS = {
@@ -24,13 +24,13 @@ ALLOWED = "https://ops.example.com"
 
 
 class Boom:
+    @allow(READ)
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         raise RuntimeError("boom")
 
 
 @pytest.fixture
-def client(db, make_user, token_for, monkeypatch):
-    monkeypatch.setitem(ROUTES, ("/api/v1/test/boom", "GET"), READ)
+def client(db, make_user, token_for):
     settings = load_settings(cors_origins=[ALLOWED], rate_limit_per_minute=3)
     services = build_services(settings, store=MemoryStore())
     app = create_app(settings, bind_database=False, services=services)

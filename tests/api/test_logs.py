@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from control.auth.roles import Role
-from control.db.models import Logs
+from control.logs.models import Logs
 from tests.factories import make_app, make_log
 from web.schemas.logs import LogListResponse
 

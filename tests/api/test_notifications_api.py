@@ -21,7 +21,6 @@ from control.notifications.models import (
     NotificationDelivery,
     Severity,
 )
-from workers import broker as broker_module
 from workers import notifications as notification_actors
 from workers.notifications import QUEUE
 
@@ -46,11 +45,11 @@ WEBHOOK = {"url": "https://hooks.example.com/dc", "secret": WEBHOOK_SECRET}
 
 
 @pytest.fixture(autouse=True)
-def empty_queue() -> Iterator[None]:
-    """Test sends land on the in-process broker: no message outlives its test."""
-    broker_module.broker.flush_all()
+def empty_queue(stub_broker) -> Iterator[None]:
+    """Test sends land on the in-process broker set up: no message outlives its test."""
+    stub_broker.flush_all()
     yield
-    broker_module.broker.flush_all()
+    stub_broker.flush_all()
 
 
 @pytest.fixture
@@ -76,7 +75,7 @@ def assert_no_secret(text: str) -> None:
 
 
 def queued_messages() -> list[dramatiq.Message]:
-    queue = broker_module.broker.queues[QUEUE]
+    queue = dramatiq.get_broker().queues[QUEUE]  # the stub broker set up
     return [dramatiq.Message.decode(raw) for raw in list(queue.queue)]
 
 
@@ -145,6 +144,7 @@ def test_defaults_subscribe_to_every_event(client):
         "runtime.failed",
         "pipeline.error_rate",
         "command.failed",
+        "app.health",
     ]
     assert data["min_severity"] == "warning"
 
@@ -299,13 +299,11 @@ def test_test_send_answers_202_with_a_queued_delivery_and_enqueues_it(client):
     assert AuditLog.get(AuditLog.action == "notifications.test").status == 202
 
 
-def test_a_broker_outage_still_accepts_the_test_send(client, monkeypatch):
-    def down(delivery_id: int) -> None:
+def test_a_broker_outage_still_accepts_the_test_send(client, tasks, monkeypatch):
+    def down(*args: Any, **options: Any) -> None:
         raise ConnectionError("broker unreachable")
 
-    import web.resources.notifications as resource
-
-    monkeypatch.setattr(resource, "enqueue_delivery", down)
+    monkeypatch.setattr(tasks, "send", down)
     created = create(client, "webhook").json["data"]
     result = client.simulate_post(f"{API}/test/{created['id']}")
     assert result.status_code == 202
@@ -391,16 +389,16 @@ def test_a_disabled_channel_gets_no_routed_events(client):
     assert route() == []
 
 
-def test_the_sweep_re_enqueues_stale_deliveries(client):
+def test_the_sweep_re_enqueues_stale_deliveries(client, tasks):
     import datetime as dt
 
-    from control.db.models import utcnow
+    from control.clock import utcnow
 
     create(client, "webhook")
     [delivery] = route()
-    assert notification_actors.requeue_stale_deliveries() == 0
+    assert notification_actors.requeue_stale_deliveries(tasks) == 0
     NotificationDelivery.update(updated=utcnow() - dt.timedelta(minutes=11)).execute()
-    assert notification_actors.requeue_stale_deliveries() == 1
+    assert notification_actors.requeue_stale_deliveries(tasks) == 1
     assert [m.args for m in queued_messages()] == [(delivery.id,)]
 
 
@@ -408,7 +406,7 @@ def test_the_sweep_re_enqueues_stale_deliveries(client):
 
 
 def dead(delivery_id: int = 7) -> int:
-    message = notification_actors.send_notification.message(delivery_id)
+    message = dramatiq.get_broker().get_actor("send_notification").message(delivery_id)
     return jobs.record(
         queue=message.queue_name,
         actor=message.actor_name,

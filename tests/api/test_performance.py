@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from control.auth.roles import Role
-from control.db.models import FunctionLog, utcnow
+from control.clock import utcnow
+from control.performance.models import FunctionLog
 from tests.factories import make_app, make_function_log
 
 T = dt.datetime(2025, 1, 15, 7, 0)

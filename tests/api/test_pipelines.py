@@ -12,9 +12,10 @@ import datetime as dt
 import pytest
 
 from control.auth.roles import Role
-from control.db.models import utcnow
+from control.clock import utcnow
 from control.enums import PipelineStatus
 from control.pipelines import services
+from control.pipelines import stages as services_stages
 from tests.factories import make_app, make_pipeline_task
 
 COMPLETED, FAILED = PipelineStatus.COMPLETED, PipelineStatus.FAILED
@@ -425,6 +426,71 @@ def test_errors_limit_bounds(client, db):
         assert r.status_code == status, value
 
 
+# ---------------------------------------------------------------- stage matrix
+
+
+def statuses(**counts: int) -> dict[str, int]:
+    return {s.value: counts.get(s.value.lower(), 0) for s in PipelineStatus}
+
+
+def test_stage_matrix_last_24h_by_hand(client, seeded):
+    r = client.simulate_get("/api/v1/pipelines/stages", params={"period": "last_24h"})
+    assert r.status_code == 200, r.text
+    from web.schemas.pipelines import StageMatrixResponse
+
+    StageMatrixResponse.model_validate(r.json)
+    data = r.json["data"]
+    # seen in the window: RECEIVED (the factory's default stage), OCR, NER, DONE
+    assert data["stages"] == ["RECEIVED", "OCR", "NER", "DONE"]
+    reg, inv = data["document_types"]
+    assert (reg["document_type"], reg["total"], reg["failed"]) == ("company_registration", 4, 2)
+    assert reg["cells"] == [
+        {"stage": "RECEIVED", "total": 2, "failed": 0, "by_status": statuses(completed=2)},
+        {"stage": "OCR", "total": 1, "failed": 1, "by_status": statuses(failed=1)},
+        {"stage": "NER", "total": 1, "failed": 1, "by_status": statuses(failed=1)},
+        {"stage": "DONE", "total": 0, "failed": 0, "by_status": statuses()},
+    ]
+    assert (inv["document_type"], inv["total"], inv["failed"]) == ("invoice", 5, 1)
+    assert [(c["stage"], c["total"], c["failed"]) for c in inv["cells"]] == [
+        ("RECEIVED", 0, 0),
+        ("OCR", 1, 1),
+        ("NER", 1, 0),
+        ("DONE", 3, 0),
+    ]
+    assert inv["cells"][2]["by_status"] == statuses(processing=1)
+
+
+def test_stage_matrix_periods_default_and_validation(client, seeded):
+    hour = client.simulate_get("/api/v1/pipelines/stages", params={"period": "last_1h"}).json
+    by_type = {row["document_type"]: row for row in hour["data"]["document_types"]}
+    assert by_type["invoice"]["total"] == 2  # 10' processing in NER, 30' completed
+    week = client.simulate_get("/api/v1/pipelines/stages", params={"period": "last_7d"}).json
+    by_type = {row["document_type"]: row for row in week["data"]["document_types"]}
+    assert by_type["invoice"]["total"] == 6
+    assert by_type["company_registration"]["total"] == 4  # 8 days is out
+    default = client.simulate_get("/api/v1/pipelines/stages").json["data"]
+    assert default["period"] == "last_24h"
+    for bad in ({"period": "last_2d"}, {"period": ""}):
+        r = client.simulate_get("/api/v1/pipelines/stages", params=bad)
+        assert r.status_code == 422, bad
+        assert r.json["error"]["details"][0]["field"] == "period"
+    r = client.simulate_get("/api/v1/pipelines/stages", params={"stage": "OCR"})
+    assert r.status_code == 400
+    assert r.json["error"]["code"] == "UNKNOWN_PARAMETER"
+
+
+def test_stage_matrix_empty_and_custom_stages_order(db):
+    now = dt.datetime(2025, 1, 15, 12, 0)
+    assert services_stages.stage_matrix("last_1h", now=now)["document_types"] == []
+    app = make_app()
+    for stage in ("ZIP", "STORED", "ARCHIVE", "OCR"):
+        make_pipeline_task(app, stage=stage, created=now - dt.timedelta(minutes=5))
+    make_pipeline_task(app, stage="NER", created=now)  # the end is exclusive
+    result = services_stages.stage_matrix("last_1h", now=now)
+    assert result["stages"] == ["OCR", "STORED", "ARCHIVE", "ZIP"]
+    assert [c["total"] for c in result["document_types"][0]["cells"]] == [1, 1, 1, 1]
+
+
 # ---------------------------------------------------------------- access
 
 
@@ -432,6 +498,7 @@ PATHS = [
     "/api/v1/pipelines/tasks",
     "/api/v1/pipelines/throughput",
     "/api/v1/pipelines/errors",
+    "/api/v1/pipelines/stages",
 ]
 
 

@@ -197,6 +197,46 @@ def test_api_keys_are_limited_per_key(build: Build, make_user) -> None:
     assert client.simulate_get(HEALTH).status_code == 200  # the address is untouched
 
 
+def test_a_users_tokens_and_keys_share_one_budget(build: Build, make_user) -> None:
+    client, services = build()
+    user = make_user(Role.OPERATOR)
+    # Minting more credentials does not multiply the budget.
+    credentials = [bearer(token(services, user)) for _ in range(3)]
+    credentials += [{"X-API-Key": create_key(user, f"k{n}", None).key} for n in range(2)]
+    for n in range(TOKEN_LIMIT):
+        result = client.simulate_get(APPS, headers=credentials[n % len(credentials)])
+        assert result.status_code == 200, result.text
+        assert_rate_headers(result, limit=TOKEN_LIMIT, remaining=TOKEN_LIMIT - 1 - n)
+    assert_limited(client.simulate_get(APPS, headers=bearer(token(services, user))), TOKEN_LIMIT)
+    fresh_key = {"X-API-Key": create_key(user, "fresh", None).key}
+    assert_limited(client.simulate_get(APPS, headers=fresh_key), TOKEN_LIMIT)
+    # Someone else's budget is their own.
+    other = client.simulate_get(APPS, headers=bearer(token(services, make_user(Role.VIEWER))))
+    assert other.status_code == 200
+    assert_rate_headers(other, limit=TOKEN_LIMIT, remaining=TOKEN_LIMIT - 1)
+
+
+def test_a_service_clients_tokens_share_one_budget(build: Build, db) -> None:
+    from control.auth import clients
+
+    client, services = build()
+    registered = clients.create_client(f"etl-{new_id()[:6]}", Role.SERVICE).client
+
+    def service_token() -> dict[str, str]:
+        issued = services.tokens.issue(
+            subject=registered.client_id,
+            role=Role.SERVICE,
+            subject_type="service",
+            use="access",
+            session_id=new_id(),
+        )
+        return bearer(issued.token)
+
+    for _ in range(TOKEN_LIMIT):
+        assert client.simulate_get(APPS, headers=service_token()).status_code == 200
+    assert_limited(client.simulate_get(APPS, headers=service_token()), limit=TOKEN_LIMIT)
+
+
 def test_credential_buckets_are_derived_from_the_text_only() -> None:
     assert credential_bucket("bearer", "abc") == credential_bucket("bearer", "abc")
     assert credential_bucket("bearer", "abc").startswith("cred:")

@@ -1,8 +1,9 @@
-"""The route table against the router, and every route for every kind of caller.
+"""Every route declares its roles, and every route for every kind of caller.
 
-A route the app registers but the table does not list fails here, as does a table
-entry nothing routes. Then each route is called as anonymous, viewer, operator, admin
-and service: refused ones get 401 (with WWW-Authenticate) or 403, admitted ones neither.
+A route whose responder declares no roles (``@operation(..., roles=...)`` or ``@allow``)
+admits nobody and fails here. Then each route is called as anonymous, viewer, operator,
+admin and service: refused ones get 401 (with WWW-Authenticate) or 403, admitted ones
+neither.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import pytest
 from control.auth import clients
 from control.auth.roles import Role
 from control.auth.tokens import new_id
-from web.permissions import PUBLIC, ROUTES
-from web.routing import iter_routes
+from web.permissions import PUBLIC, allow
+from web.routing import RouteTable, iter_routes
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 CALLERS = ["anonymous", "viewer", "operator", "admin", "service"]
@@ -27,16 +28,28 @@ def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "1", path)
 
 
-def test_every_routed_method_is_in_the_table(app):
-    routed = {(r.path, r.method) for r in iter_routes(app)}
-    missing = sorted(routed - set(ROUTES))
-    assert not missing, f"routes without an entry in web/permissions.py: {missing}"
+def test_every_route_declares_its_roles(app):
+    undeclared = sorted((r.path, r.method) for r in iter_routes(app) if r.roles is None)
+    assert not undeclared, f"responders without roles (web/permissions.py): {undeclared}"
 
 
-def test_every_table_entry_is_routed(app):
-    routed = {(r.path, r.method) for r in iter_routes(app)}
-    stale = sorted(set(ROUTES) - routed)
-    assert not stale, f"entries in web/permissions.py that nothing routes: {stale}"
+def test_a_route_without_roles_admits_nobody(app, make_user, token_for):
+    class Undeclared:
+        async def on_get(self, req, resp) -> None:
+            resp.media = {"data": "open"}
+
+    class Declared:
+        @allow(PUBLIC)
+        async def on_get(self, req, resp) -> None:
+            resp.media = {"data": "open"}
+
+    app.add_route("/api/v1/test/undeclared", Undeclared())
+    app.add_route("/api/v1/test/declared", Declared())
+    client = falcon.testing.TestClient(app)
+    assert client.simulate_get("/api/v1/test/undeclared").status_code == 401
+    admin = {"Authorization": f"Bearer {token_for(make_user(Role.ADMIN))}"}
+    assert client.simulate_get("/api/v1/test/undeclared", headers=admin).status_code == 403
+    assert client.simulate_get("/api/v1/test/declared").status_code == 200
 
 
 @pytest.fixture
@@ -88,7 +101,7 @@ def test_role_matrix(app, callers, caller):
     for route in iter_routes(app):
         if route.method == "WEBSOCKET":
             continue  # authenticated by its first message: tests/integration/test_websockets.py
-        roles = ROUTES[(route.path, route.method)]
+        roles = route.roles  # HEAD: GET's responder
         result = call(callers, caller, route.method, route.path)
         label = f"{caller} {route.method} {route.path} -> {result.status_code}"
         if roles == PUBLIC:
@@ -104,3 +117,12 @@ def test_role_matrix(app, callers, caller):
         elif result.status_code != 403:
             problems.append(label + " (should be 403)")
     assert not problems, "\n".join(problems)
+
+
+def test_head_is_admitted_like_get_on_every_get_route(app):
+    heads = {r.path for r in iter_routes(app) if r.method == "HEAD"}
+    gets = {r.path for r in iter_routes(app) if r.method == "GET"}
+    assert heads == gets
+    routes = RouteTable(app._router)
+    for path in heads:
+        assert routes.roles(path, "HEAD") == routes.roles(path, "GET"), path

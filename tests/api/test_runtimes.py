@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from control.auth.roles import Role
-from control.db.models import utcnow
+from control.clock import utcnow
 from control.enums import RuntimeStatus
 from tests.factories import make_app, make_function_log, make_runtime
 from web.schemas.runtimes import RuntimeDetailResponse, RuntimeListResponse
@@ -232,6 +232,7 @@ def test_detail_with_function_summary(client, runs):
         "error": "upstream 503",
         "host": "worker-1",
         "heartbeat": "2025-01-15T08:04:00Z",
+        "notes": [],
     }
     assert [f["function_name"] for f in functions] == ["fetch", "parse"]  # longest total first
     fetch, parse = functions
@@ -300,3 +301,59 @@ def test_documented_parameters(client, db):
     }
     item = doc["paths"][f"{URL}/{{runtime_id}}"]["get"]
     assert "404" in item["responses"]
+
+
+# -- the run strip: recent runs of several apps in one call ------------------------------
+
+
+def test_recent_runs_per_app_newest_first_in_one_call(client, db):
+    a = make_app(id="strip_a")
+    b = make_app(id="strip_b")
+    make_app(id="strip_idle")
+    for i in range(12):
+        status = RuntimeStatus.FAILED if i % 4 == 0 else RuntimeStatus.COMPLETED
+        make_runtime(
+            a, started=hours(i), ended=hours(i) + dt.timedelta(seconds=30 + i), status=status
+        )
+    make_runtime(b, started=hours(1), ended=None, status=RuntimeStatus.RUNNING)
+    r = client.simulate_get(
+        f"{URL}/recent", params={"app_ids": "strip_a,strip_b,strip_idle,nope", "per_app": "10"}
+    )
+    assert r.status_code == 200, r.text
+    data = r.json["data"]
+    assert set(data) == {"strip_a", "strip_b", "strip_idle", "nope"}
+    assert data["strip_idle"] == []
+    assert data["nope"] == []
+    # the ten newest of twelve: hours 11 down to 2
+    assert [run["started"] for run in data["strip_a"]] == [
+        f"{hours(i):%Y-%m-%dT%H:%M:%S}Z" for i in range(11, 1, -1)
+    ]
+    assert data["strip_a"][0]["duration_seconds"] == 41.0
+    assert [run["status"] for run in data["strip_a"]][:4] == [
+        "COMPLETED",
+        "COMPLETED",
+        "COMPLETED",
+        "FAILED",
+    ]
+    (running,) = data["strip_b"]
+    assert running["status"] == "RUNNING"
+    assert running["ended"] is None
+    assert running["duration_seconds"] > 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"app_ids": ""},
+        {"app_ids": " , "},
+        {"app_ids": ",".join(f"a{i}" for i in range(101))},
+        {"app_ids": "a", "per_app": "0"},
+        {"app_ids": "a", "per_app": "51"},
+        {"app_ids": "a", "per_app": "x"},
+    ],
+)
+def test_recent_runs_refuses_bad_input_in_the_error_shape(client, db, params):
+    r = client.simulate_get(f"{URL}/recent", params=params)
+    assert r.status_code in (400, 422)
+    assert set(r.json["error"]) >= {"code", "message", "details"}

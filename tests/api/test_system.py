@@ -12,14 +12,14 @@ import pytest
 
 from control.audit.models import AuditLog
 from control.auth.roles import Role
-from control.db.models import utcnow
+from control.clock import utcnow
 from control.enums import FatalFlag, RunStatus
 from control.events.memory import MemoryBus
 from control.kv.memory import MemoryStore
 from control.settings import Settings, load_settings
-from control.system.metrics import SystemMetric
+from control.system.models import RuntimeSetting, SystemMetric
 from control.system.prometheus import sample_value
-from control.system.runtime_config import MASK, RuntimeSetting
+from control.system.redaction import MASK
 from tests.conftest import TEST_SECRET
 from tests.factories import make_app
 from web.app import create_app
@@ -41,6 +41,7 @@ def client_for(make_user) -> Callable[..., falcon.testing.TestClient]:
 
     def build(settings: Settings, role: Role | None = Role.ADMIN) -> falcon.testing.TestClient:
         services = build_services(settings, store=MemoryStore(), bus=MemoryBus())
+        services.runtime.load(startup=True)  # as the composition root does at start
         app = create_app(settings, bind_database=False, services=services)
         if role is None:
             return falcon.testing.TestClient(app)

@@ -13,6 +13,7 @@ URL = "/api/v1/settings"
 DEFAULTS = {
     "timezone": "UTC",
     "display": {"theme": "light", "page_size": 20, "date_format": "iso"},
+    "views": {},
 }
 
 
@@ -59,6 +60,7 @@ def test_patch_merges_and_persists(user_client):
     expected = {
         "timezone": "Europe/Berlin",
         "display": {"theme": "dark", "page_size": 50, "date_format": "iso"},
+        "views": {},
     }
     assert r.json["data"] == expected
     assert client.simulate_get(URL).json["data"] == expected
@@ -156,3 +158,36 @@ def test_a_hand_edited_row_cannot_break_the_shape(user_client):
     assert r.json["data"]["timezone"] == "UTC"
     assert r.json["data"]["display"] == DEFAULTS["display"]
     assert "junk" not in r.json["data"]
+
+
+def test_saved_views_are_added_replaced_and_deleted_by_name(user_client, client_as):
+    _, client = user_client
+    running = {"path": "/dashboard/apps/running?q=de&sort=-next_run"}
+    r = client.simulate_patch(URL, json={"views": {"Running DE": running}})
+    assert r.status_code == 200, r.text
+    assert r.json["data"]["views"] == {"Running DE": running}
+    fatal = {"path": "/dashboard/apps/fatal"}
+    client.simulate_patch(URL, json={"views": {"Fatal": fatal}})
+    assert client.simulate_get(URL).json["data"]["views"] == {"Running DE": running, "Fatal": fatal}
+    r = client.simulate_patch(URL, json={"views": {"Running DE": None}})
+    assert r.json["data"]["views"] == {"Fatal": fatal}
+    # per user: another user sees none of them
+    assert client_as(Role.OPERATOR).simulate_get(URL).json["data"]["views"] == {}
+
+
+@pytest.mark.parametrize(
+    "views",
+    [
+        {"x": {"path": "https://evil.example/dashboard/apps"}},
+        {"x": {"path": "/dashboard/login"}},
+        {"x": {"path": "/dashboard/apps/all", "extra": 1}},
+        {"": {"path": "/dashboard/apps/all"}},
+        {"x" * 61: {"path": "/dashboard/apps/all"}},
+        {"x": "/dashboard/apps/all"},
+    ],
+)
+def test_bad_saved_views_are_refused_in_the_error_shape(user_client, views):
+    _, client = user_client
+    r = client.simulate_patch(URL, json={"views": views})
+    assert r.status_code in (400, 422), r.text
+    assert r.json["error"]["details"]

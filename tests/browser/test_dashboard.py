@@ -11,9 +11,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -21,20 +19,17 @@ from playwright import sync_api
 from playwright.sync_api import expect
 
 from control.auth.roles import Role
-from control.db.models import utcnow
+from control.clock import utcnow
 from control.enums import PipelineStatus, RuntimeStatus
 from control.events import Event, EventType
 from control.events.redis_bus import RedisBus
+from tests.browser_pages import Traffic, shot
 from tests.live_dashboard import PASSWORD, DashboardStack
-from tests.live_server import HOST
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+VIEWPORT = {"width": 1400, "height": 1000}  # the tab (tests/browser/conftest.py's page)
 REDIS_URL = "redis://127.0.0.1:6379/13"
-TIMEOUT_MS = 15_000
-expect.set_options(timeout=TIMEOUT_MS)
 # Fresh accounts per run: failed sign-ins are counted per account in the shared Redis.
 RUN = uuid.uuid4().hex[:8]
 OPERATOR = f"operator-{RUN}@example.com"
@@ -120,58 +115,6 @@ def seed_charted_data(live: DashboardStack) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[sync_api.Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run ops/install-browser.sh (make browser)")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
-
-
-@dataclass
-class Traffic:
-    requests: list[str] = field(default_factory=list)
-    csp_violations: list[str] = field(default_factory=list)
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-    not_found: list[str] = field(default_factory=list)
-    websockets: list[str] = field(default_factory=list)
-
-    def assert_clean(self) -> None:
-        urls = self.requests + self.websockets
-        off = [u for u in urls if urlsplit(u).scheme not in {"data", "blob"}]
-        off = [u for u in off if urlsplit(u).hostname != HOST]
-        assert off == [], f"requests left 127.0.0.1: {off}"
-        assert self.csp_violations == [], self.csp_violations
-        assert self.page_errors == [], self.page_errors
-        assert self.not_found == [], self.not_found
-        assert self.console_errors == [], self.console_errors
-
-
-@pytest.fixture
-def page(browser: sync_api.Browser) -> Iterator[tuple[sync_api.Page, Traffic]]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    traffic = Traffic()
-
-    def on_console(message: sync_api.ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
-            traffic.csp_violations.append(message.text)
-        elif message.type == "error" and "401" not in message.text:
-            traffic.console_errors.append(message.text)
-
-    tab.on("request", lambda r: traffic.requests.append(r.url))
-    tab.on("response", lambda r: traffic.not_found.append(r.url) if r.status == 404 else None)
-    tab.on("console", on_console)
-    tab.on("websocket", lambda ws: traffic.websockets.append(ws.url))
-    tab.on("pageerror", lambda e: traffic.page_errors.append(str(e)))
-    yield tab, traffic
-    context.close()
-
-
 def sign_in(tab: sync_api.Page, stack: Stack, email: str, password: str = PASSWORD) -> None:
     tab.goto(stack.url)
     expect(tab).to_have_url(re.compile(r"/dashboard/login"))
@@ -227,6 +170,10 @@ def test_selecting_two_rows_and_start_creates_a_bulk_job(
     for app_id in DE:
         tab.locator(left).locator(f'[row-id="{app_id}"] .ag-selection-checkbox input').first.check()
     tab.locator(".bulk-start").click()
+    # the API's dry run names how many apps the action touches; nothing is sent before
+    expect(tab.locator("#bulk-confirm-text")).to_have_text("Start 2 apps?")
+    assert set(stack.live.command_flags(DE).values()) == {"NONE"}
+    tab.locator("#bulk-confirm-yes").click()
     expect(tab.locator("#bulk-status")).to_contain_text("START: completed, 2/2")
     assert stack.live.command_flags(DE) == {DE[0]: "START", DE[1]: "START"}
     assert set(stack.live.command_flags(FR).values()) == {"NONE"}
@@ -237,11 +184,17 @@ def test_opening_an_app_shows_its_detail(stack: Stack, page: tuple[sync_api.Page
     tab, traffic = page
     sign_in(tab, stack, OPERATOR)
     wait_for_grid(tab, DE)
-    row(tab, DE[0]).locator('[col-id="id"]').click()
+    # App ID is pinned at the left
+    pinned = tab.locator(f'.ag-pinned-left-cols-container .ag-row[row-id="{DE[0]}"]')
+    pinned.locator('[col-id="id"]').click()
     expect(tab).to_have_url(re.compile(rf"/dashboard/app/{DE[0]}$"))
     expect(tab.locator("#page-title")).to_have_text(f"App {DE[0]}")
     expect(tab.locator("#field-group")).to_have_value("de")
     expect(tab.locator("#field-app-id")).to_have_value(DE[0])
+    # the Logs tab opens on the last run; the stored line belongs to no run: "All runs"
+    expect(tab.locator("#log-run")).to_contain_text("FAILED")
+    tab.locator("#log-run").click()
+    tab.get_by_text("All runs", exact=True).click()
     expect(tab.get_by_text("stored log line of alpha")).to_be_visible()
     tab.get_by_text("History", exact=True).click()
     expect(tab.locator(".ag-header-cell-text", has_text="Duration")).to_be_visible()
@@ -251,6 +204,28 @@ def test_opening_an_app_shows_its_detail(stack: Stack, page: tuple[sync_api.Page
 def chart(tab: sync_api.Page, graph_id: str) -> sync_api.Locator:
     """The plotly plot rendered inside a ``dcc.Graph``."""
     return tab.locator(f"#{graph_id} .js-plotly-plot")
+
+
+def assert_axes_fit(tab: sync_api.Page, graph_id: str) -> None:
+    """Every point of the chart lies inside its axes' ranges (below the y axis' top, with
+    headroom: the Statistics runs chart's points sat above it), stacked bars summed."""
+    fit = tab.locator(f"#{graph_id} .js-plotly-plot").evaluate(
+        """el => {
+            const layout = el._fullLayout, stacked = layout.barmode === "stack";
+            const ys = el.data.map(t => t.y || []);
+            const highest = stacked
+                ? Math.max(0, ...ys[0].map((_, i) => ys.reduce((s, y) => s + (y[i] || 0), 0)))
+                : Math.max(0, ...ys.flat());
+            const xs = el.data.flatMap(t => t.x || []).filter(x => /^[0-9]{4}-/.test(x))
+                .map(x => Date.parse(x.replace(/Z$|[+]00:00$/, "")));
+            const xr = layout.xaxis.range.map(x => Date.parse(x));
+            return {highest, top: layout.yaxis.range[1], bottom: layout.yaxis.range[0],
+                    xsInside: xs.every(x => x >= xr[0] && x <= xr[1])};
+        }"""
+    )
+    assert fit["bottom"] <= 0, (graph_id, fit)
+    assert fit["highest"] * 1.05 <= fit["top"], (graph_id, fit)
+    assert fit["xsInside"], (graph_id, fit)
 
 
 def test_statistics_page_charts_the_period(
@@ -279,8 +254,13 @@ def test_statistics_page_charts_the_period(
     expect(runs.locator(".scatterlayer .trace")).to_have_count(2)
     expect(runs.locator(".scatterlayer .point")).to_have_count(2)
     expect(runs.locator(".legendtext")).to_have_text(["completed (1)", "failed (1)"])
-    # the tables are still below the charts
+    # the tables are still below the charts; rates as percentages (2 of 3 completed)
     expect(tab.locator("#throughput-grid .ag-row")).to_have_count(len(all_types))
+    rates = tab.locator("#throughput-grid .ag-row [col-id='success_rate']")
+    expect(rates.filter(has_text="67%")).to_have_count(len(RECENT_TYPES))
+    for graph_id in ("throughput-chart", "trends-chart", "runtimes-chart"):
+        assert_axes_fit(tab, graph_id)
+    shot(tab, "statistics-charts", full_page=True)
 
     # the last hour: the older document type, the older runs and calls drop out
     tab.get_by_label("Last hour").check()
@@ -308,6 +288,9 @@ def test_app_performance_tab_charts_its_functions(
         expect(plot.locator(".legendtext")).to_have_text(DE0_FUNCTIONS)
         expect(plot.locator(".scatterlayer .point").first).to_be_attached()
     expect(tab.locator("#detail-grid-performance .ag-row")).to_have_count(len(DE0_FUNCTIONS))
+    for graph_id in ("perf-runtime-chart", "perf-size-chart"):
+        assert_axes_fit(tab, graph_id)
+    shot(tab, "app-detail-performance", full_page=True)
     traffic.assert_clean()
 
 
@@ -318,12 +301,13 @@ def test_live_log_panel_shows_published_lines(
     sign_in(tab, stack, OPERATOR)
     expect(tab.locator("#page-title")).to_contain_text("Program Manager")
     tab.locator("#nav-live-logs").click()
-    expect(tab.locator("#live-status")).to_contain_text("live", timeout=TIMEOUT_MS)
+    expect(tab.locator("#live-status")).to_contain_text("live")
     # the backfill brought the stored line
     expect(tab.locator("#live-lines")).to_contain_text("stored log line of alpha")
     stack.publish_log(FR[0], "pushed while the page is open")
     expect(tab.locator("#live-lines")).to_contain_text("pushed while the page is open")
-    assert traffic.websockets == [f"{stack.live.api.url.replace('http', 'ws', 1)}/api/v1/ws/logs"]
+    # the page's own socket, beside the live updates' /ws/dashboard of every page
+    assert f"{stack.live.api.url.replace('http', 'ws', 1)}/api/v1/ws/logs" in traffic.websockets
     traffic.assert_clean()
 
 
@@ -373,118 +357,3 @@ def test_security_headers_and_cross_origin_posts(stack: Stack) -> None:
         assert "HttpOnly" in cookie
         assert "SameSite=Strict" in cookie
         assert "access_token" not in cookie
-
-
-# -- a fleet bigger than one block: the grid pages on the server ----------------------------
-
-MANY = 250  # three blocks of 100 (the grid's cacheBlockSize, one API page each)
-MANY_IDS = [f"many_{n:03d}" for n in range(MANY)]
-POLL_WINDOW_S = 5.0  # DC_DASHBOARD_REFRESH_SECONDS is 1 in these tests: about 5 polls
-
-
-@pytest.fixture(scope="module")
-def big_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("dashboard-many")
-    channel = f"dc:test:dashboard:{uuid.uuid4().hex}"
-    with DashboardStack(root, DC_REDIS_URL=REDIS_URL, DC_EVENTS_CHANNEL=channel) as live:
-        live.add_user(OPERATOR, Role.OPERATOR)
-        # names run the other way round from ids: sorting by name reverses the id order
-        live.add_apps(
-            [
-                {"id": app_id, "app": f"name_{MANY - 1 - n:03d}", "group": "many"}
-                for n, app_id in enumerate(MANY_IDS)
-            ]
-        )
-        yield Stack(live, channel)
-
-
-def app_list_requests(stack: Stack) -> int:
-    """``GET /api/v1/apps`` requests the API has logged (the access log: path only)."""
-    return stack.live.api.stderr_text().count("GET /api/v1/apps 200")
-
-
-def first_row_id(tab: sync_api.Page) -> str | None:
-    return tab.locator('.ag-center-cols-container .ag-row[row-index="0"]').get_attribute("row-id")
-
-
-def test_a_big_fleet_is_paged_sorted_and_polled_by_the_api(
-    big_stack: Stack, page: tuple[sync_api.Page, Traffic]
-) -> None:
-    tab, traffic = page
-    sign_in(tab, big_stack, OPERATOR)
-    expect(tab.locator("#page-title")).to_have_text("Program Manager · All")
-    expect(tab.locator("#apps-count")).to_have_text(f"{MANY} apps")  # meta.total
-    wait_for_grid(tab, MANY_IDS[:3])
-    expect(tab.locator(".group-link", has_text="many")).to_be_visible()  # sidebar loaded
-    # only the first block was fetched: rows of the third are not in the page
-    expect(row(tab, MANY_IDS[-1])).to_have_count(0)
-
-    # idle at the top: each poll reloads the one cached block, one API page
-    before = app_list_requests(big_stack)
-    tab.wait_for_timeout(POLL_WINDOW_S * 1000)
-    polled = app_list_requests(big_stack) - before
-    # every page of the fleet on every poll (the old grid) would be 3 per poll, ~15 here
-    assert 1 <= polled <= POLL_WINDOW_S + 2, polled
-
-    # a selection survives the polls, and the bulk buttons get its id
-    left = ".ag-pinned-left-cols-container, .ag-center-cols-container"
-    checkbox = tab.locator(left).locator(f'[row-id="{MANY_IDS[1]}"] .ag-selection-checkbox input')
-    checkbox.first.check()
-    tab.wait_for_timeout(2500)  # two polls
-    expect(checkbox.first).to_be_checked()
-
-    # scroll to the bottom: the last block is fetched, its last row shown
-    viewport = tab.locator(".ag-body-viewport")
-    viewport.evaluate("el => { el.scrollTop = el.scrollHeight; }")
-    expect(row(tab, MANY_IDS[-1])).to_be_visible()
-    scrolled = viewport.evaluate("el => el.scrollTop")
-    assert scrolled > 0
-    # a change at the API shows up at the next poll, without losing the scroll position
-    big_stack.live.update_app(MANY_IDS[-1], fatal_flag="FATAL")
-    expect(row(tab, MANY_IDS[-1]).locator('[col-id="fatal_flag"]')).to_have_text("FATAL")
-    expect(row(tab, MANY_IDS[-1])).to_be_visible()
-    assert viewport.evaluate("el => el.scrollTop") == scrolled
-    # at most the grid's two cached blocks per poll, however far it was scrolled
-    before = app_list_requests(big_stack)
-    tab.wait_for_timeout(POLL_WINDOW_S * 1000)
-    polled = app_list_requests(big_stack) - before
-    assert 1 <= polled <= 2 * (POLL_WINDOW_S + 1), polled
-
-    # the bulk buttons still get the row selected before scrolling away
-    tab.locator(".bulk-start").click()
-    expect(tab.locator("#bulk-status")).to_contain_text("START: completed, 1/1")
-    assert big_stack.live.command_flags([MANY_IDS[1], MANY_IDS[2]]) == {
-        MANY_IDS[1]: "START",
-        MANY_IDS[2]: "NONE",
-    }
-
-    # sort by name: the API's order (names run against ids), first and last rows swap
-    viewport.evaluate("el => { el.scrollTop = 0; }")
-    expect(row(tab, MANY_IDS[0])).to_be_visible()
-    assert first_row_id(tab) == MANY_IDS[0]
-    tab.locator('.ag-header-cell[col-id="app"] .ag-header-cell-label').click()
-    expect(row(tab, MANY_IDS[-1])).to_be_visible()
-    expect(tab.locator('.ag-center-cols-container .ag-row[row-index="0"]')).to_have_attribute(
-        "row-id", MANY_IDS[-1]
-    )
-    expect(tab.locator('.ag-center-cols-container .ag-row[row-index="1"]')).to_have_attribute(
-        "row-id", MANY_IDS[-2]
-    )
-    expect(row(tab, MANY_IDS[0])).to_have_count(0)  # now in the last block, not fetched
-    expect(tab.locator("#apps-count")).to_have_text(f"{MANY} apps")
-    # columns the API cannot sort by are not sortable
-    sortable = re.compile(r"\bag-header-cell-sortable\b")
-    expect(tab.locator('.ag-header-cell[col-id="app"]')).to_have_class(sortable)
-    for column in ("progress", "eta"):
-        expect(tab.locator(f'.ag-header-cell[col-id="{column}"]')).not_to_have_class(sortable)
-
-    # the Parent and Group column filters are the API's exact parent= and group=
-    set_filter = "m => window.dash_ag_grid.getApi('apps-grid').setFilterModel(m)"
-    equals = {"filterType": "text", "type": "equals"}
-    tab.evaluate(set_filter, {"parent": {**equals, "filter": "nobody"}})
-    expect(tab.locator("#apps-count")).to_have_text("0 apps")
-    expect(row(tab, MANY_IDS[-1])).to_have_count(0)
-    tab.evaluate(set_filter, {"group": {**equals, "filter": "many"}})
-    expect(tab.locator("#apps-count")).to_have_text(f"{MANY} apps")
-    expect(row(tab, MANY_IDS[-1])).to_be_visible()
-    traffic.assert_clean()

@@ -19,8 +19,6 @@ from tests.live_server import HOST, LiveServer, migrated_sqlite
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 RENDER_TIMEOUT_MS = 20_000
 
 
@@ -30,16 +28,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     url = migrated_sqlite(root / "docs.sqlite3")
     with LiveServer(url, log_dir=root) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[sync_api.Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run ops/install-browser.sh (make browser)")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
 
 
 @dataclass

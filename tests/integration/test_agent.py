@@ -29,10 +29,10 @@ import psycopg2
 import pytest
 
 from control.agent.stale import RESTARTED
+from control.apps.models import Apps
 from control.auth.roles import Role
 from control.auth.users import create_user
 from control.db.database import connect_url, database
-from control.db.models import Apps
 from tests import agent_apps
 from tests.live_server import DCCTL, LiveServer, run_dcctl, server_env
 

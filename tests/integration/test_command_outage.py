@@ -1,4 +1,5 @@
-"""A RabbitMQ outage delays commands and never loses them (real RabbitMQ, both dialects).
+"""A RabbitMQ outage, or a broker that nacks part of a batch, delays commands and never
+loses them (real RabbitMQ, both dialects).
 
 The relay reaches the broker through a TCP proxy this test controls; the real server
 keeps running for everyone else. While the proxy is down the API still accepts every
@@ -21,6 +22,8 @@ import pytest
 from control.auth.models import User
 from control.auth.roles import Role
 from control.auth.tokens import new_id
+from control.clock import utcnow
+from control.commands import services as commands
 from control.commands.messages import EXCHANGE
 from control.commands.models import Command, CommandStatus, Outbox
 from control.commands.rabbitmq_transport import RabbitMQTransport
@@ -188,3 +191,66 @@ def test_commands_accepted_during_an_outage_are_published_once_after(
     commands = Command.select().where(Command.id.in_(ids))
     assert {c.status for c in commands} == {CommandStatus.PUBLISHED}
     assert all(c.published_at is not None for c in commands)
+
+
+@pytest.fixture
+def full_queue(
+    group: str,
+) -> Iterator[tuple[pika.adapters.blocking_connection.BlockingChannel, str]]:
+    """A queue bound to this test's group that holds two messages and has the broker nack
+    the publish of any more (``x-overflow: reject-publish``)."""
+    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    channel = connection.channel()
+    channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+    queue = channel.queue_declare(
+        "",
+        exclusive=True,
+        auto_delete=True,
+        arguments={"x-max-length": 2, "x-overflow": "reject-publish"},
+    ).method.queue
+    channel.queue_bind(queue, EXCHANGE, routing_key=f"{group}.#")
+    yield channel, queue
+    connection.close()
+
+
+def test_a_batch_the_broker_nacks_in_part_is_finished_by_later_passes(db, group, full_queue):
+    channel, queue = full_queue
+    apps = [make_app(id=f"{group}_app_{i}", group=group, parent="registry") for i in range(5)]
+    ids = [commands.issue_command(app.id, "START", commands.Actor("t")).id for app in apps]
+    transport = RabbitMQTransport(RABBITMQ_URL)
+    consumed: list[str] = []
+    try:
+        # One pass, one batch of five: the queue takes two, the broker nacks the third.
+        assert relay_once(transport, batch=10) == 2
+        status = {c.id: c.status for c in Command.select().where(Command.id.in_(ids))}
+        assert [status[i] for i in ids] == [CommandStatus.PUBLISHED] * 2 + [
+            CommandStatus.PENDING
+        ] * 3
+        rows = {r.message_id: r for r in Outbox.select().where(Outbox.message_id.in_(ids))}
+        assert all(rows[i].published_at is not None for i in ids[:2])
+        nacked = rows[ids[2]]
+        assert (nacked.published_at, nacked.attempts) == (None, 1)
+        assert "nacked" in nacked.last_error
+        assert nacked.available_at > utcnow()  # backing off, the two behind it wait
+        assert [(rows[i].published_at, rows[i].attempts) for i in ids[3:]] == [(None, 0)] * 2
+        assert relay_once(transport, batch=10) == 0  # still backing off: not even tried
+
+        # A manager takes the two; each time the backoff ends the next pass goes further.
+        deadline = time.monotonic() + 30
+        while (
+            Outbox.select()
+            .where(Outbox.message_id.in_(ids), Outbox.published_at.is_null())
+            .exists()
+        ):
+            assert time.monotonic() < deadline, "the outbox was not drained"
+            consumed += [
+                p.message_id for _, p, _ in consume_all(channel, queue, expected=2, timeout=1)
+            ]
+            Outbox.update(available_at=utcnow()).where(Outbox.message_id.in_(ids)).execute()
+            relay_once(transport, batch=10)
+    finally:
+        transport.close()
+    consumed += [p.message_id for _, p, _ in consume_all(channel, queue, expected=1, timeout=1)]
+    assert consumed == ids  # every command once, in order: a nacked message was not queued
+    statuses = {c.status for c in Command.select().where(Command.id.in_(ids))}
+    assert statuses == {CommandStatus.PUBLISHED}

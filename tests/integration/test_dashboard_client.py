@@ -11,7 +11,15 @@ import httpx
 import pytest
 
 from control.auth.roles import Role
-from dashboard.api_client import ApiClient, ApiError, NotSignedIn, Tokens, password_login
+from dashboard import api_status
+from dashboard.api_client import (
+    ApiClient,
+    ApiError,
+    ApiUnavailable,
+    NotSignedIn,
+    Tokens,
+    password_login,
+)
 from dashboard.charts import period_start
 from tests.live_dashboard import PASSWORD, DashboardStack
 
@@ -29,14 +37,26 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardStack]:
         yield live
 
 
+OPENED: list[ApiClient] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """Each client keeps a pooled connection for its session: close them after a test."""
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
 def login(stack: DashboardStack, email: str = "operator@example.com") -> ApiClient:
-    return ApiClient(stack.api.url, password_login(stack.api.url, email, PASSWORD))
+    client = ApiClient(stack.api.url, password_login(stack.api.url, email, PASSWORD), email)
+    OPENED.append(client)
+    return client
 
 
 def test_password_login_returns_the_pair_and_role(stack: DashboardStack) -> None:
     tokens = password_login(stack.api.url, "viewer@example.com", PASSWORD)
     assert tokens.role == "viewer"
-    assert tokens.subject == "viewer@example.com"
     assert tokens.refresh_token
     assert tokens.fresh()
 
@@ -105,9 +125,9 @@ def test_viewer_may_not_command(stack: DashboardStack) -> None:
 def test_expiring_token_is_refreshed_once_and_reported(stack: DashboardStack) -> None:
     client = login(stack)
     seen: list[Tokens] = []
-    client.on_tokens = seen.append
+    client.auth.on_tokens = seen.append
     old = client.tokens
-    client.tokens = Tokens(old.access_token, old.refresh_token, time.time(), old.role, old.subject)
+    client.auth.tokens = Tokens(old.access_token, old.refresh_token, time.time(), old.role)
     # Many threads at once: one refresh (a second use of the refresh token would end the
     # session), every call succeeds.
     errors: list[BaseException] = []
@@ -131,7 +151,8 @@ def test_expiring_token_is_refreshed_once_and_reported(stack: DashboardStack) ->
 
 def test_revoked_access_token_is_refreshed_on_401(stack: DashboardStack) -> None:
     client = login(stack)
-    client.tokens.access_token = "not-a-token"
+    old = client.tokens
+    client.auth.tokens = Tokens("not-a-token", old.refresh_token, old.expires_at, old.role)
     assert client.me()["subject"] == "operator@example.com"
 
 
@@ -150,9 +171,30 @@ def test_no_proxy_from_the_environment(
     assert login(stack).me()["role"] == "operator"
 
 
-def test_unreachable_api_raises_httpx_error(tmp_path: Path) -> None:
-    with pytest.raises(httpx.HTTPError):
+def test_unreachable_api_is_api_unavailable_and_recorded(stack: DashboardStack) -> None:
+    """Issue 13: an API that cannot be reached is ApiUnavailable (translated once, in the
+    client), the outage is recorded with its start, and the next answered call ends it."""
+    client = login(stack)
+    api_status.mark_up()
+    cut = ApiClient("http://127.0.0.1:9", client.tokens, "operator@example.com")
+    OPENED.append(cut)
+    with pytest.raises(ApiUnavailable) as raised:
+        cut.me()
+    assert raised.value.message == "The API is unreachable."
+    assert "127.0.0.1" not in str(raised.value)  # no address in what the page shows
+    outage = api_status.outage()
+    assert outage is not None
+    with pytest.raises(ApiUnavailable):
+        cut.groups()
+    assert api_status.outage() == outage  # the first failure's time is kept
+    assert client.me()["role"] == "operator"
+    assert api_status.outage() is None
+
+
+def test_unreachable_api_is_an_api_error_without_status(tmp_path: Path) -> None:
+    with pytest.raises(ApiError) as caught:
         password_login("http://127.0.0.1:9", "a@example.com", "x")
+    assert caught.value.status is None
 
 
 def test_serve_with_dashboard_starts_and_stops_both(tmp_path: Path) -> None:

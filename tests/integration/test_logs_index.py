@@ -10,17 +10,15 @@ is exactly what the API sends.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from control.db.database import dialect
-from control.db.models import Logs
 from control.logs import services
+from control.logs.models import Logs
+from tests.sql_capture import captured_sql
 
 ROWS = 20_000
 QUERY = services.LogQuery(search="timeout", level=30, app="scraper_*", limit=100)
@@ -87,34 +85,6 @@ def seeded(db) -> list[dict[str, Any]]:
     # against 14 here) that it filters by level instead; a plain ANALYZE does not merge it.
     db.execute_sql("VACUUM ANALYZE logs" if dialect(db) == "postgresql" else "ANALYZE logs")
     return rows
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.statements: list[tuple[str, tuple[Any, ...]]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.msg, tuple) and len(record.msg) == 2:
-            sql, params = record.msg
-            self.statements.append((str(sql), tuple(params or ())))
-
-
-@contextmanager
-def captured_sql() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
-    """The (sql, params) peewee sends meanwhile."""
-    logger = logging.getLogger("peewee")
-    handler = _Capture()
-    level, propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    try:
-        yield handler.statements
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        logger.propagate = propagate
 
 
 def service_sql() -> tuple[list[dict[str, Any]], str, tuple[Any, ...]]:

@@ -7,10 +7,14 @@ import datetime as dt
 import pytest
 from playhouse.schema_diff import diff_models
 
+from control.apps.models import Apps
 from control.db import migrate
 from control.db.database import dialect
-from control.db.models import Apps, Logs, PipelineTask, Runtime, all_models
+from control.db.registry import all_models
 from control.enums import CommandFlag, FatalFlag, PipelineStatus, RunStatus, RuntimeStatus
+from control.logs.models import Logs
+from control.pipelines.models import PipelineTask
+from control.runtimes.models import Runtime
 from tests.factories import make_app, make_log, make_pipeline_task, make_runtime
 
 

@@ -31,31 +31,37 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from control.db.models import PipelineTask, utcnow
+from control.clock import utcnow
 from control.enums import PipelineStatus
 from control.events import Event, EventType
 from control.events.memory import MemoryBus
 from control.events.publish import install, uninstall
 from control.jobs.models import DeadJob
+from control.jobs.requeue import requeue
 from control.notifications import routing, rules
 from control.notifications import services as channels
 from control.notifications.models import DeliveryStatus, NotificationDelivery, Severity
 from control.notifications.router import NotificationRouter
 from control.notifications.senders import email as email_sender
 from control.notifications.senders import webhook as webhook_sender
+from control.pipelines.models import PipelineTask
 from control.settings import get_settings, load_settings
+from control.tasks.dramatiq import DramatiqTaskQueue
 from tests.waiting import wait_until
-from workers import broker as broker_module
 from workers.broker import build_broker
-from workers.dead_letters import requeue
 from workers.notifications import (
     MAX_RETRIES,
     QUEUE,
-    SEND_OPTIONS,
     deliver,
     requeue_stale_deliveries,
-    send_notification,
+    send_options,
 )
+
+
+def send_notification() -> dramatiq.Actor:
+    """The actor as ``workers.broker.setup`` declared it (``stub_broker``)."""
+    return dramatiq.get_broker().get_actor("send_notification")
+
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 BOT_TOKEN = "123456:ABCdefGhIJKlmNoPQRstuVWxyz-secret"
@@ -203,13 +209,13 @@ def bus() -> Iterator[MemoryBus]:
 
 
 @pytest.fixture
-def worker(db, bus, monkeypatch) -> Iterator[dramatiq.Worker]:
-    """A real Worker on the process's in-process broker, with millisecond backoffs."""
-    stub = broker_module.broker
+def worker(db, bus, monkeypatch, stub_broker) -> Iterator[dramatiq.Worker]:
+    """A real Worker on the in-process broker set up, with millisecond backoffs."""
+    stub = stub_broker
     assert stub is dramatiq.get_broker()
     stub.flush_all()
-    monkeypatch.setitem(send_notification.options, "min_backoff", 5)
-    monkeypatch.setitem(send_notification.options, "max_backoff", 20)
+    monkeypatch.setitem(send_notification().options, "min_backoff", 5)
+    monkeypatch.setitem(send_notification().options, "max_backoff", 20)
     running = dramatiq.Worker(stub, worker_timeout=20, worker_threads=2)
     running.start()
     yield running
@@ -219,7 +225,7 @@ def worker(db, bus, monkeypatch) -> Iterator[dramatiq.Worker]:
 
 def run_all(running: dramatiq.Worker) -> None:
     """Wait until every message, retries included, has been handled."""
-    broker_module.broker.join(QUEUE, fail_fast=False, timeout=30_000)
+    running.broker.join(QUEUE, fail_fast=False, timeout=30_000)
     running.join()
 
 
@@ -272,7 +278,7 @@ def test_webhook_is_signed_and_recorded_as_sent(worker, bus):
     events = sent_events(bus)
     with Receiver([200]) as receiver:
         made = channel("webhook", {"url": f"{receiver.url}/hook", "secret": WEBHOOK_SECRET})
-        ids = routing.notify(fatal(), send_notification.send)
+        ids = routing.notify(fatal(), send_notification().send)
         assert len(ids) == 1
         run_all(worker)
 
@@ -321,7 +327,7 @@ def test_a_failing_receiver_is_retried_then_failed_and_dead_lettered(worker, bus
     events = sent_events(bus)
     with Receiver([500]) as receiver:
         channel("webhook", {"url": receiver.url, "secret": WEBHOOK_SECRET})
-        [delivery_id] = routing.notify(fatal(), send_notification.send)
+        [delivery_id] = routing.notify(fatal(), send_notification().send)
         run_all(worker)
 
     assert len(receiver.requests) == MAX_RETRIES + 1
@@ -343,7 +349,7 @@ def test_a_failing_receiver_is_retried_then_failed_and_dead_lettered(worker, bus
 def test_a_client_error_fails_at_once_without_retries(worker):
     with Receiver([400]) as receiver:
         channel("webhook", {"url": receiver.url, "secret": WEBHOOK_SECRET})
-        [delivery_id] = routing.notify(fatal(), send_notification.send)
+        [delivery_id] = routing.notify(fatal(), send_notification().send)
         run_all(worker)
 
     assert len(receiver.requests) == 1
@@ -355,7 +361,7 @@ def test_a_client_error_fails_at_once_without_retries(worker):
 def test_a_passing_outage_is_retried_until_sent(worker):
     with Receiver([503, 429, 200]) as receiver:
         channel("webhook", {"url": receiver.url, "secret": WEBHOOK_SECRET})
-        [delivery_id] = routing.notify(fatal(), send_notification.send)
+        [delivery_id] = routing.notify(fatal(), send_notification().send)
         run_all(worker)
 
     assert len(receiver.requests) == 3
@@ -366,9 +372,9 @@ def test_a_passing_outage_is_retried_until_sent(worker):
 
 
 def test_an_unreachable_receiver_is_retried(worker, monkeypatch):
-    monkeypatch.setitem(send_notification.options, "max_retries", 1)
+    monkeypatch.setitem(send_notification().options, "max_retries", 1)
     channel("webhook", {"url": f"http://127.0.0.1:{free_port()}/", "secret": WEBHOOK_SECRET})
-    [delivery_id] = routing.notify(fatal(), send_notification.send)
+    [delivery_id] = routing.notify(fatal(), send_notification().send)
     run_all(worker)
     delivery = row(delivery_id)
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 2)
@@ -379,11 +385,11 @@ def test_a_dead_job_requeued_runs_again(worker):
     with Receiver([500, 500, 200]) as receiver:
         channel("webhook", {"url": receiver.url, "secret": WEBHOOK_SECRET})
         delivery_id = routing.route_event(fatal())[0].id
-        send_notification.send_with_options(args=(delivery_id,), max_retries=1)
+        send_notification().send_with_options(args=(delivery_id,), max_retries=1)
         run_all(worker)
         assert row(delivery_id).status is DeliveryStatus.FAILED
         [dead] = list(DeadJob.select())
-        requeue(dead.id)
+        requeue(dead.id, DramatiqTaskQueue(worker.broker))
         run_all(worker)
 
     delivery = row(delivery_id)
@@ -399,7 +405,7 @@ def test_telegram_gets_send_message_with_chat_id_and_text(worker, telegram_base,
     with FakeTelegram([200]) as telegram:
         telegram_base(telegram.url)
         channel("telegram", {"bot_token": BOT_TOKEN, "chat_id": -1001234567890})
-        [delivery_id] = routing.notify(fatal(), send_notification.send)
+        [delivery_id] = routing.notify(fatal(), send_notification().send)
         run_all(worker)
 
     [request] = telegram.requests
@@ -417,7 +423,7 @@ def test_telegram_refusal_is_permanent_and_keeps_the_token_out(worker, telegram_
     with FakeTelegram([401]) as telegram:
         telegram_base(telegram.url)
         channel("telegram", {"bot_token": BOT_TOKEN, "chat_id": "@fleet_alerts"})
-        [delivery_id] = routing.notify(fatal(), send_notification.send)
+        [delivery_id] = routing.notify(fatal(), send_notification().send)
         run_all(worker)
 
     assert len(telegram.requests) == 1
@@ -452,7 +458,7 @@ def test_email_over_plain_smtp(worker):
     server = smtp_server(inbox)
     try:
         channel("email", email_config(server.port))
-        [delivery_id] = routing.notify(fatal(), send_notification.send)
+        [delivery_id] = routing.notify(fatal(), send_notification().send)
         run_all(worker)
     finally:
         server.stop()
@@ -505,7 +511,7 @@ def test_email_with_starttls_and_login(worker, tls, caplog):
             "email",
             email_config(server.port, "starttls", username="collector", password=SMTP_PASSWORD),
         )
-        [delivery_id] = routing.notify(fatal(), send_notification.send)
+        [delivery_id] = routing.notify(fatal(), send_notification().send)
         run_all(worker)
     finally:
         server.stop()
@@ -523,7 +529,7 @@ def test_email_over_implicit_tls(worker, tls):
     server = smtp_server(inbox, ssl_context=server_context)
     try:
         channel("email", email_config(server.port, "ssl"))
-        [delivery_id] = routing.notify(fatal(), send_notification.send)
+        [delivery_id] = routing.notify(fatal(), send_notification().send)
         run_all(worker)
     finally:
         server.stop()
@@ -536,7 +542,7 @@ def test_starttls_missing_on_the_server_fails_without_sending(worker):
     server = smtp_server(inbox)
     try:
         channel("email", email_config(server.port, "starttls"))
-        [delivery_id] = routing.notify(fatal(), send_notification.send)
+        [delivery_id] = routing.notify(fatal(), send_notification().send)
         run_all(worker)
     finally:
         server.stop()
@@ -557,7 +563,7 @@ def test_a_wrong_smtp_password_is_permanent_and_never_shown(worker, tls, caplog)
             "email",
             email_config(server.port, "starttls", username="collector", password="wrong-" * 3),
         )
-        [delivery_id] = routing.notify(fatal(), send_notification.send)
+        [delivery_id] = routing.notify(fatal(), send_notification().send)
         run_all(worker)
     finally:
         server.stop()
@@ -631,8 +637,9 @@ def test_an_enqueue_lost_to_an_outage_is_sent_by_the_sweep(worker):
         [delivery_id] = routing.notify(fatal(), broker_down)
         assert row(delivery_id).status is DeliveryStatus.QUEUED  # accepted, not lost
         NotificationDelivery.update(updated=utcnow() - dt.timedelta(minutes=30)).execute()
-        assert requeue_stale_deliveries() == 1
-        assert requeue_stale_deliveries() == 0  # marked: the next sweep leaves it
+        tasks = DramatiqTaskQueue(worker.broker)
+        assert requeue_stale_deliveries(tasks) == 1
+        assert requeue_stale_deliveries(tasks) == 0  # marked: the next sweep leaves it
         run_all(worker)
 
     assert len(receiver.requests) == 1
@@ -642,7 +649,7 @@ def test_an_enqueue_lost_to_an_outage_is_sent_by_the_sweep(worker):
 def test_the_router_turns_bus_events_into_sends(worker, bus):
     with Receiver([200]) as receiver:
         channel("webhook", {"url": receiver.url, "secret": WEBHOOK_SECRET})
-        router = NotificationRouter(bus, send_notification.send, 0.25)
+        router = NotificationRouter(bus, DramatiqTaskQueue(worker.broker), 0.25)
         router.start()
         try:
             bus.publish(Event.of(EventType.APP_FATAL, {"app": "scraper_x", "reason": "boom"}))
@@ -660,7 +667,7 @@ def test_the_router_turns_bus_events_into_sends(worker, bus):
 def test_a_send_through_rabbitmq(db, bus):
     rabbit = build_broker(load_settings(rabbitmq_url=RABBITMQ_URL, broker="rabbitmq"))
     queue = f"dc_test_notifications_{uuid.uuid4().hex[:10]}"
-    options = {**SEND_OPTIONS, "queue_name": queue}
+    options = {**send_options(get_settings()), "queue_name": queue}
     actor = dramatiq.actor(deliver, actor_name="send_notification", broker=rabbit, **options)
     running = dramatiq.Worker(rabbit, worker_timeout=100, worker_threads=1)
     try:
@@ -682,7 +689,7 @@ def test_a_send_through_rabbitmq(db, bus):
 # -- the embedded default: the web process runs the worker -----------------------------------
 
 
-def test_the_web_process_sends_a_test_notification_itself(db, bus):
+def test_the_web_process_sends_a_test_notification_itself(db, bus, stub_broker):
     import falcon.testing
 
     from control.auth.models import User
@@ -691,12 +698,20 @@ def test_the_web_process_sends_a_test_notification_itself(db, bus):
     from control.kv.memory import MemoryStore
     from web.app import create_app
     from web.wiring import build_services
+    from workers.embedded import embedded_middleware
 
     settings = load_settings(
         environment="test", rate_limit_per_minute=100_000, embedded_background=True
     )
     services = build_services(settings, store=MemoryStore(), bus=bus)
-    app = create_app(settings, bind_database=False, services=services)
+    # composed as control/cli/webapp.py composes it, on the stub broker set up
+    app = create_app(
+        settings,
+        bind_database=False,
+        services=services,
+        tasks=DramatiqTaskQueue(stub_broker),
+        embedded=lambda settings, bus: embedded_middleware(settings, stub_broker, bus),
+    )
     admin = User.create(email="admin@example.com", password_hash="x", role=Role.ADMIN)
     token = services.tokens.issue(
         subject=admin.email,
@@ -706,7 +721,7 @@ def test_the_web_process_sends_a_test_notification_itself(db, bus):
         session_id=new_id(),
     ).token
     headers = {"Authorization": f"Bearer {token}"}
-    broker_module.broker.flush_all()
+    stub_broker.flush_all()
 
     async def scenario(url: str) -> dict[str, Any]:
         async with falcon.testing.ASGIConductor(app) as conductor:  # runs the lifespan

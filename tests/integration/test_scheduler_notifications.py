@@ -28,7 +28,9 @@ from control.notifications import services as channels
 from control.notifications.models import NotificationDelivery
 from control.scheduler.jobs import NOTIFICATIONS_QUEUE
 from control.scheduler.lock import DatabaseTickLock, RedisTickLock, TickLock
-from control.scheduler.notify import SEND_NOTIFICATION, build_router
+from control.scheduler.notify import build_router
+from control.tasks.actors import SEND_NOTIFICATION
+from control.tasks.dramatiq import DramatiqTaskQueue
 from tests.live_server import DCCTL, server_env
 from tests.waiting import wait_until
 
@@ -82,7 +84,8 @@ def two_replicas_route_each_event_once(
     broker.declare_queue(NOTIFICATIONS_QUEUE)
     buses = [RedisBus(REDIS_URL, channel=bus_channel) for _ in range(3)]
     routers = [
-        build_router(bus, lock, broker, 0.25) for bus, lock in zip(buses[:2], locks, strict=True)
+        build_router(bus, lock, DramatiqTaskQueue(broker), 0.25)
+        for bus, lock in zip(buses[:2], locks, strict=True)
     ]
     try:
         for router in routers:
@@ -111,7 +114,7 @@ def test_two_replicas_on_the_redis_guard_route_an_event_once(
     assert sorted(r.data["app"] for r in rows) == apps  # one delivery per event
     sends = queued_sends(broker)
     assert sorted(m.args[0] for m in sends) == sorted(r.id for r in rows)
-    assert {m.actor_name for m in sends} == {SEND_NOTIFICATION}
+    assert {m.actor_name for m in sends} == {SEND_NOTIFICATION.name}
 
 
 def test_two_replicas_on_the_database_guard_route_an_event_once(
@@ -137,7 +140,7 @@ def test_a_guard_that_cannot_answer_routes_rather_than_drops(
     broker.declare_queue(NOTIFICATIONS_QUEUE)
     bus = RedisBus(REDIS_URL, channel=bus_channel)
     publisher = RedisBus(REDIS_URL, channel=bus_channel)
-    router = build_router(bus, DownLock(), broker, 0.25)
+    router = build_router(bus, DownLock(), DramatiqTaskQueue(broker), 0.25)
     router.start()
     try:
         assert bus.listening(5)
@@ -190,5 +193,5 @@ def test_dcctl_scheduler_routes_bus_events_to_the_workers(
     # the send waits on the Redis broker's notifications queue, by actor name
     stored = redis_client.hvals(f"dramatiq:{NOTIFICATIONS_QUEUE}.msgs")
     messages = [dramatiq.Message.decode(raw) for raw in stored]
-    assert {(m.actor_name, m.args[0]) for m in messages} >= {(SEND_NOTIFICATION, rows[0].id)}
+    assert {(m.actor_name, m.args[0]) for m in messages} >= {(SEND_NOTIFICATION.name, rows[0].id)}
     assert b"whsec-scheduler-test-secret" not in log_path.read_bytes()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect as ws_connect
 
 from control import __version__
 from tests.live_server import (
@@ -115,3 +119,25 @@ def test_serve_exits_zero_on_sigterm_after_a_graceful_shutdown(server: LiveServe
     assert "Application shutdown complete" in log
     assert "Finished server process" in log
     assert returncode == 0, log
+
+
+def test_serve_logs_no_query_string(server: LiveServer) -> None:
+    secret = "leaked-token-0123456789abcdef"
+    ws_url = server.url.replace("http://", "ws://")
+    for path in ("/api/v1/ws/logs", "/api/v1/ws/dashboard"):
+        try:
+            with (
+                ws_connect(f"{ws_url}{path}?token={secret}", open_timeout=5) as ws,
+                contextlib.suppress(ConnectionClosed, TimeoutError),
+            ):
+                ws.recv(timeout=2)
+        except InvalidStatus:
+            pass  # refused before the upgrade: still logged by the server
+    with contextlib.suppress(urllib.error.HTTPError):
+        _get(f"{server.url}/api/v1/apps?token={secret}")
+
+    server.stop()
+    log = server.stderr_text()
+    assert '"WebSocket /api/v1/ws/logs"' in log  # uvicorn did log the connection
+    assert secret not in log
+    assert "?token=" not in log

@@ -40,7 +40,9 @@ def test_trends_draw_one_line_per_function_most_called_first() -> None:
     assert figure["data"][0]["x"] == ["2025-01-15T10:00:00Z", "2025-01-15T11:00:00Z"]
     assert {t["type"] for t in figure["data"]} == {"scatter"}  # SVG, never scattergl
     assert "2 most called of 3" in figure["layout"]["title"]["text"]
-    assert figure["layout"]["xaxis"]["range"] == ["2025-01-15T00:00:00", "2025-01-15T12:00:00"]
+    # the window, 2% wider on each side (a point at "now" is drawn whole)
+    assert figure["layout"]["xaxis"]["range"] == ["2025-01-14T23:45:36", "2025-01-15T12:14:24"]
+    assert figure["layout"]["yaxis"]["range"] == [0, 12.0]  # 11 s, with headroom
 
 
 def test_runs_are_grouped_by_outcome() -> None:
@@ -69,6 +71,29 @@ def test_runs_are_grouped_by_outcome() -> None:
     assert [t["name"] for t in figure["data"]] == ["completed (2)", "failed (1)"]
     assert figure["data"][0]["y"] == [1, 5]  # oldest first
     assert "the 4 latest" in figure["layout"]["title"]["text"]
+    assert figure["layout"]["yaxis"]["range"] == [0, 8.0]  # every point below the top
+
+
+def test_value_axes_reach_a_round_number_above_the_highest_point() -> None:
+    assert charts.nice_top(900) == 1000.0  # the Statistics runs chart: 900 s sat above 800
+    assert charts.nice_top(600) == 800.0
+    assert charts.nice_top(1) == 1.2
+    assert charts.nice_top(0.37) == 0.4
+    assert charts.nice_top(0) == 1.0
+    for value in (0.01, 0.9, 3, 7.5, 42, 99, 101, 12_345):
+        top = charts.nice_top(value)
+        assert value * charts.HEADROOM <= top <= value * 2.5
+    percent = charts.value_axis("share", [0.2, 0.95], percent=True)
+    assert percent["tickformat"] == ".0%"
+    assert percent["range"] == [0, 1.0]
+
+
+def test_throughput_axis_fits_the_stacks_and_hover_shows_a_percentage() -> None:
+    invoice = {"document_type": "invoice", "total_tasks": 9, "completed": 6, "failed": 2}
+    figure = charts.throughput_figure([invoice | {"success_rate": 0.667}])
+    assert figure["layout"]["yaxis"]["range"] == [0, 10.0]  # 9 tasks stacked
+    assert figure["data"][0]["customdata"] == [[0, 0.667]]
+    assert "%{customdata[1]:.0%}" in figure["data"][0]["hovertemplate"]
 
 
 def test_app_performance_charts_runtime_and_task_size_over_its_window() -> None:
@@ -91,7 +116,9 @@ def test_app_performance_charts_runtime_and_task_size_over_its_window() -> None:
     assert [t["name"] for t in runtime["data"]] == ["fetch"]
     assert runtime["data"][0]["y"] == [1.0, 2.0]
     assert size["data"][0]["y"] == [4, 9]
-    assert runtime["layout"]["xaxis"]["range"] == ["2024-12-16T12:00:00", "2025-01-15T12:00:00"]
+    assert runtime["layout"]["xaxis"]["range"] == ["2024-12-15T21:36:00", "2025-01-16T02:24:00"]
+    assert runtime["layout"]["yaxis"]["range"] == [0, 2.5]
+    assert size["layout"]["yaxis"]["range"] == [0, 10.0]
 
 
 def test_no_data_is_an_empty_figure_with_a_message() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import flask
 import pytest
 
@@ -14,13 +16,13 @@ from dashboard.rows import (
     SORTABLE_COLUMNS,
     app_row,
     column_filters,
-    eta_seconds,
     filters_for,
     group_label,
     job_summary,
     merge_filters,
     pages_for,
     sort_param,
+    zone,
 )
 from dashboard.security import content_security_policy, same_origin, websocket_origin
 
@@ -33,26 +35,40 @@ RUNNING = {
     "fatal_flag": "NO_FATAL",
     "disabled": False,
     "next_run": "2025-01-15T08:00:00Z",
-    "progress": {"current": 986, "total": 3000, "updated": "2025-01-15T07:40:00Z"},
-    "last_runtime": {"started": "2025-01-15T07:30:00Z", "status": "RUNNING"},
+    "progress": {
+        "current": 986,
+        "total": 3000,
+        "updated": "2025-01-15T07:40:00Z",
+        "percent": 32.9,
+        "eta_seconds": 1225.6,
+    },
+    # the API's last_run is the current run; last_runtime the previous, finished one
+    "last_run": {"started": "2025-01-15T07:30:00Z", "status": "RUNNING"},
+    "last_runtime": {"started": "2025-01-13T07:00:00Z", "status": "COMPLETED"},
 }
 
 
-def test_app_row_has_the_spec_columns() -> None:
+def test_app_row_shows_what_the_api_says() -> None:
     row = app_row(RUNNING)
     assert row["progress"] == "986/3000"
-    assert row["last_run"] == "2025-01-15 07:30:00"
-    assert row["next_run"] == "2025-01-15 08:00:00"
+    assert row["progress_percent"] == 32.9
+    assert row["last_run"] == "01-15 07:30"
+    assert row["last_run_utc"] == "2025-01-15 07:30:00 UTC"
+    assert row["next_run"] == "01-15 08:00"
     assert row["disabled"] == "no"
-    # 986 items in 600 s: 2014 left at 1.643/s -> 1225.6 s
-    assert row["eta"] == "20m 26s"
-    assert eta_seconds(RUNNING) == pytest.approx(2014 / (986 / 600))
+    assert row["eta"] == "20m 26s"  # the API's eta_seconds, no arithmetic of our own
 
 
-def test_no_eta_unless_running_with_progress() -> None:
-    assert eta_seconds({**RUNNING, "run_status": "IDLE"}) is None
-    assert eta_seconds({**RUNNING, "progress": {"current": None, "total": None}}) is None
-    assert app_row({"id": "x", "progress": None, "last_runtime": None})["progress"] == ""
+def test_app_row_in_the_users_time_zone() -> None:
+    row = app_row(RUNNING, zone("Europe/Berlin"))
+    assert row["last_run"] == "01-15 08:30"
+    assert row["last_run_utc"] == "2025-01-15 07:30:00 UTC"
+    assert zone("Not/AZone") == zone("UTC")
+
+
+def test_no_eta_without_the_apis() -> None:
+    assert app_row({**RUNNING, "progress": {"current": 1, "total": 2}})["eta"] == ""
+    assert app_row({"id": "x", "progress": None, "last_run": None})["progress"] == ""
 
 
 def test_filters_and_groups() -> None:
@@ -129,6 +145,7 @@ def test_job_summary() -> None:
         ("/dashboard/apps/group/de%20x", ("group", "de x")),
         ("/dashboard/app/scraper_de", ("app", "scraper_de")),
         ("/dashboard/live-logs", ("live-logs", "")),
+        ("/dashboard/settings", ("settings", "")),
         ("/dashboard/nope", ("missing", "/dashboard/nope")),
     ],
 )
@@ -162,8 +179,23 @@ def test_same_origin_and_client_address() -> None:
         headers={"X-Forwarded-For": "1.2.3.4, 10.0.0.9"},
         environ_base={"REMOTE_ADDR": "127.0.0.1"},
     ):
-        assert client_address(flask.request) == "10.0.0.9"
+        assert client_address(flask.request, ["127.0.0.1"]) == "10.0.0.9"
+        # DC_TRUSTED_PROXIES decides, not the peer being local: empty, nothing is believed
+        assert client_address(flask.request, []) == "127.0.0.1"
     with app.test_request_context(
         "/", headers={"X-Forwarded-For": "1.2.3.4"}, environ_base={"REMOTE_ADDR": "10.1.1.1"}
     ):
-        assert client_address(flask.request) == "10.1.1.1"
+        assert client_address(flask.request, ["127.0.0.1"]) == "10.1.1.1"
+        assert client_address(flask.request, ["10.0.0.0/8"]) == "1.2.3.4"
+
+
+def test_settings_page_offers_every_zone_and_shows_the_time_there() -> None:
+    from dashboard.callbacks.user_settings import now_in
+    from dashboard.pages.user_settings import time_zones
+
+    zones = time_zones()
+    assert {"Asia/Kolkata", "UTC"} <= set(zones)
+    assert len(zones) > 300
+    noon = dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.UTC)
+    assert now_in("Asia/Kolkata", noon) == "Now: 2025-01-15 17:30 (Asia/Kolkata)"
+    assert now_in("Not/AZone", noon) == "Now: 2025-01-15 12:00 (UTC)"

@@ -1,4 +1,4 @@
-"""Authentication and authorization of every routed request, from the route table.
+"""Authentication and authorization of every routed request, from the declared roles.
 
 Credentials come from ``Authorization: Bearer <jwt>`` or the API-key header, never the
 query string. Public routes accept a valid credential (the detailed health uses it) and
@@ -8,14 +8,15 @@ ignore an invalid one; every other route needs one, and a role the table admits.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import falcon.asgi
 
+from control.auth.credentials import CredentialVerifier
 from control.auth.principal import Principal
 from control.errors import Forbidden, Unauthenticated
-from web.permissions import PUBLIC, allowed_roles
-from web.routing import iter_routes
-from web.wiring import Services
+from web.permissions import is_public
+from web.routing import RouteTable
 
 
 def presented_credential(req: falcon.Request, key_header: str) -> tuple[str, str] | None:
@@ -33,24 +34,14 @@ def presented_credential(req: falcon.Request, key_header: str) -> tuple[str, str
 
 
 class AuthenticationMiddleware:
-    """Sets ``req.context.principal``; raises 401/403 as the route table says."""
+    """Sets ``req.context.principal``; raises 401/403 as the responder's roles say."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.key_header = services.settings.api_key_header
-        self._app: falcon.asgi.App | None = None
-        self._routed: frozenset[tuple[str, str]] | None = None
-
-    def attach(self, app: falcon.asgi.App) -> None:
-        """Give the middleware its app, to know which (route, method) pairs exist."""
-        self._app = app
-
-    def _is_routed(self, path: str, method: str) -> bool:
-        # Built on first use: every route is added by then (tests add theirs after
-        # create_app, before the first request).
-        if self._routed is None and self._app is not None:
-            self._routed = frozenset((r.path, r.method) for r in iter_routes(self._app))
-        return self._routed is None or (path, method) in self._routed
+    def __init__(
+        self, credentials: CredentialVerifier, routes: RouteTable, key_header: str
+    ) -> None:
+        self.credentials = credentials
+        self.routes = routes
+        self.key_header = key_header
 
     async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         req.context.principal = None
@@ -61,20 +52,31 @@ class AuthenticationMiddleware:
             return None
         kind, value = credential
         if kind == "bearer":
-            return await asyncio.to_thread(self.services.credentials.bearer, value)
+            # verified a moment ago: no thread, no round trip (control/auth/principal_cache.py)
+            cached = self.credentials.cached_bearer(value)
+            if cached is not None:
+                return cached
+            return await asyncio.to_thread(self.credentials.bearer, value)
         if kind == "api_key":
-            return await asyncio.to_thread(self.services.credentials.api_key, value)
+            return await asyncio.to_thread(self.credentials.api_key, value)
         raise Unauthenticated("Unsupported authorization scheme.")
 
     async def process_resource(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: object, params: dict
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        resource: object,
+        params: dict[str, Any],
     ) -> None:
-        if resource is None or req.method == "OPTIONS":
+        # the template Falcon routed the request to: known from here on, not in
+        # process_request
+        template = req.uri_template
+        if resource is None or template is None or req.method == "OPTIONS":
             return
-        if not self._is_routed(req.uri_template, req.method):
+        if not self.routes.is_routed(template, req.method):
             return  # Falcon answers 405 with Allow; nothing of the resource runs
-        roles = allowed_roles(req.uri_template, req.method)
-        if roles is PUBLIC:
+        roles = self.routes.roles(template, req.method)
+        if is_public(roles):
             try:
                 req.context.principal = await self._authenticate(req)
             except Unauthenticated:

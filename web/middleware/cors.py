@@ -6,7 +6,8 @@ send a simple POST. So besides answering preflights, a state-changing request wh
 
 WebSockets are not covered by CORS at all: a page from any origin may open one with the
 user's cookies. A handshake with an ``Origin`` that is neither listed nor the API's own
-host is refused before the socket opens (the client sees HTTP 403).
+host is refused before the socket opens (the client sees HTTP 403). Requests from the
+API's own origin (its Swagger UI) are same-origin, not cross-origin: never refused.
 """
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ EXPOSE_HEADERS = (
     "X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
     "Retry-After, ETag, Location"
 )
+
+
+def _same_origin(req: falcon.asgi.Request, origin: str) -> bool:
+    """A page the API serves itself (Swagger UI's "Try it out"): not cross-origin at all.
+
+    A browser sets ``Host`` itself and a foreign page cannot change it, so an ``Origin``
+    naming the host the request was sent to is the API's own page.
+    """
+    host = (req.get_header("Host") or "").lower()
+    return bool(host) and urlsplit(origin).netloc.lower() == host
 
 
 class CorsMiddleware:
@@ -47,15 +58,15 @@ class CorsMiddleware:
             resp.set_header("Access-Control-Max-Age", "600")
             resp.status = falcon.HTTP_204
             resp.complete = True
-        elif not allowed and req.method not in SAFE_METHODS:
+        elif not allowed and req.method not in SAFE_METHODS and not _same_origin(req, origin):
             raise ApiError(403, "This origin is not allowed.", code="ORIGIN_NOT_ALLOWED")
 
     async def process_request_ws(self, req: falcon.asgi.Request, ws: falcon.asgi.WebSocket) -> None:
         origin = req.get_header("Origin")
         if origin is None or origin.rstrip("/") in self.origins:
             return
-        if urlsplit(origin).netloc.lower() == (req.get_header("Host") or "").lower():
-            return  # same origin: a page the API serves itself
+        if _same_origin(req, origin):
+            return
         await ws.close(4403)  # before accept(): the handshake is answered with HTTP 403
         raise falcon.WebSocketDisconnected(4403)  # Falcon stops here, quietly
 

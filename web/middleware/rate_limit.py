@@ -13,6 +13,11 @@ Buckets (all one minute long):
   the presented text only, so it is charged before any signature check or key hashing;
 - ``ip:<ip>``: a request without a credential (an unsupported ``Authorization`` scheme
   counts as none).
+- ``owner:<user:id|service:id>``: once authenticated, every request of one user across all
+  their tokens and API keys, or of one service client across its tokens, against the
+  per-token limit too (:meth:`RateLimitMiddleware.charge_owner`, called by
+  :mod:`web.middleware.owner_rate_limit` after authentication): minting credentials does
+  not multiply a person's budget.
 
 A credential that then fails (the answer is 401, or a public route ignored it as
 invalid) is charged to ``ip:<ip>`` as well, and counted in ``credfail-ip:<ip>``. A request
@@ -51,9 +56,10 @@ import falcon.asgi
 
 from control.auth.api_keys import ApiKeyVerifier
 from control.errors import Unavailable
+from control.kv import KeyValueStore
 from web.errors import ApiError
 from web.middleware.authentication import presented_credential
-from web.wiring import Services
+from web.wiring import LiveSettings
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +98,12 @@ class Usage:
         }
 
 
+def _restrictive(usage: Usage) -> tuple[bool, int, int]:
+    """Sort key of the bucket to report: a refusing one first (the longest wait), then the
+    smallest remaining."""
+    return (not usage.exceeded, usage.remaining, -usage.reset_at)
+
+
 def credential_bucket(kind: str, value: str) -> str | None:
     """The bucket of a presented credential, or None when it is not one we key on."""
     if kind == "bearer":
@@ -104,28 +116,28 @@ def credential_bucket(kind: str, value: str) -> str | None:
 class RateLimitMiddleware:
     """Counts each request in its buckets and answers 429 when one is over its limit."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.store = services.store
-        self.key_header = services.settings.api_key_header
+    def __init__(self, store: KeyValueStore, live: LiveSettings, key_header: str) -> None:
+        self.live = live
+        self.store = store
+        self.key_header = key_header
         self._skip_until = 0.0
         self._last_warning = float("-inf")
         self._unlimited = 0  # requests let through since the last warning
 
     # The limits are read per request: an admin may change them at run time
-    # (POST /api/v1/system/config), which replaces ``services.settings``.
+    # (POST /api/v1/system/config), which replaces the live settings.
 
     @property
     def ip_limit(self) -> int:
-        return self.services.settings.rate_limit_per_minute
+        return self.live.settings.rate_limit_per_minute
 
     @property
     def auth_limit(self) -> int:
-        return self.services.settings.auth_rate_limit_per_minute
+        return self.live.settings.auth_rate_limit_per_minute
 
     @property
     def token_limit(self) -> int:
-        return self.services.settings.token_rate_limit_per_minute
+        return self.live.settings.token_rate_limit_per_minute
 
     # -- the store, failing open ------------------------------------------------------
 
@@ -169,8 +181,7 @@ class RateLimitMiddleware:
                 gate = self.store.peek(f"ip:{ip}", WINDOW)
                 if gate.count >= self.ip_limit:
                     applied.append(Usage(self.ip_limit, gate.count, gate.reset_at, exceeded=True))
-        # The smallest remaining; among refusing buckets, the longest wait.
-        return min(applied, key=lambda u: (not u.exceeded, u.remaining, -u.reset_at))
+        return min(applied, key=_restrictive)
 
     def _charge_failure(self, ip: str) -> None:
         self.store.hit(f"credfail-ip:{ip}", WINDOW)
@@ -180,6 +191,7 @@ class RateLimitMiddleware:
 
     async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         req.context.rate_limit_headers = None
+        req.context.rate_limit_usage = None
         req.context.rate_limit_credential = False
         if req.path.startswith(STATIC_PREFIX) or self._store_down():
             return
@@ -192,7 +204,27 @@ class RateLimitMiddleware:
         except Unavailable as exc:
             self._outage(exc)
             return
+        self._apply(req, usage)
+
+    async def charge_owner(self, req: falcon.asgi.Request, owner: str) -> None:
+        """Charge an authenticated request to its owner's budget (``owner:<who>``): every
+        token and key of one user, or of one service client, shares it."""
+        previous: Usage | None = getattr(req.context, "rate_limit_usage", None)
+        if previous is None or self._store_down():
+            return  # not counted before authentication (static, outage): not now either
+        try:
+            window = await asyncio.to_thread(self.store.hit, f"owner:{owner}", WINDOW)
+        except Unavailable as exc:
+            self._outage(exc)
+            return
+        usage = Usage.charged(self.token_limit, window.count, window.reset_at)
+        self._apply(req, min(previous, usage, key=_restrictive))
+
+    @staticmethod
+    def _apply(req: falcon.asgi.Request, usage: Usage) -> None:
+        """Report ``usage`` in the response headers; answer 429 when it is exceeded."""
         headers = usage.headers()
+        req.context.rate_limit_usage = usage
         req.context.rate_limit_headers = headers
         if usage.exceeded:
             retry_after = max(1, usage.reset_at - int(time.time()))

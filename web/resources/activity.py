@@ -6,18 +6,18 @@ import falcon.asgi
 
 from control.audit import queries
 from control.auth.roles import Role
-from control.db.models import naive_utc
 from web import envelope
 from web.concurrency import run_db
 from web.cursor import CursorCodec
 from web.openapi import operation
+from web.permissions import ADMIN, READ
+from web.routing import uri_template
 from web.schemas.activity import (
     ActivityListResponse,
     ActivityQuery,
     StatsQuery,
     StatsResponse,
 )
-from web.wiring import Services
 
 TAGS = ("activity",)
 
@@ -25,8 +25,8 @@ TAGS = ("activity",)
 class ActivityResource:
     """Who did what, newest first; filter by actor, action, outcome and time."""
 
-    def __init__(self, services: Services) -> None:
-        self.codec = CursorCodec(services.settings.jwt_secret.get_secret_value().encode())
+    def __init__(self, cursors: CursorCodec) -> None:
+        self.codec = cursors
 
     @operation(
         "Activity feed",
@@ -34,6 +34,7 @@ class ActivityResource:
         query=ActivityQuery,
         response=ActivityListResponse,
         errors=(400, 401, 403),
+        roles=ADMIN,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Audited writes, denied requests and authentication events, newest first.
@@ -42,14 +43,14 @@ class ActivityResource:
         inclusive and ``to`` exclusive.
         """
         q = req.context.query
-        scope = req.uri_template
+        scope = uri_template(req)
         after = self.codec.decode(scope, q.cursor) if q.cursor else None
         activity_filter = queries.ActivityFilter(
             actor=q.actor,
             action=q.action,
             outcome=q.outcome,
-            since=naive_utc(getattr(q, "from")),
-            until=naive_utc(q.to),
+            since=getattr(q, "from"),
+            until=q.to,
         )
         items, key = await run_db(queries.list_activity, activity_filter, after, q.limit)
         next_cursor = self.codec.encode(scope, key) if key else None
@@ -59,7 +60,13 @@ class ActivityResource:
 class ActivityStatsResource:
     """Counts for the dashboard."""
 
-    @operation("Activity and fleet figures", tags=TAGS, query=StatsQuery, response=StatsResponse)
+    @operation(
+        "Activity and fleet figures",
+        tags=TAGS,
+        query=StatsQuery,
+        response=StatsResponse,
+        roles=READ,
+    )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Audit counts by action and outcome, failed logins and the most active actors
         over the period, with the fleet's apps by status and its runtimes."""

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import falcon.asgi
 
-from control.apps import services
-from control.commands import services as commands
+from control.agents import services as agents
+from control.apps import configuration, services
+from control.auth.roles import Role
 from control.querying import parse_sort
+from control.settings import Settings
 from web import envelope
 from web.concurrency import run_db
 from web.errors import ApiError, detail
 from web.openapi import operation
+from web.permissions import ADMIN, READ
 from web.schemas.apps import (
     AppDetailResponse,
     AppListQuery,
@@ -18,6 +23,8 @@ from web.schemas.apps import (
     AppPatch,
     GroupsResponse,
 )
+from web.validation import filters
+from web.wiring import LiveSettings
 
 
 def etag(version: int) -> str:
@@ -25,8 +32,14 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
+# RFC 9110 entity-tag: optional W/, then a quoted run of etagc (no space, no quote)
+ENTITY_TAG = re.compile(r'(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
+IF_MATCH_FORM = 'must be * or the one ETag GET answered, e.g. W/"3"'
+
+
 def expected_version(req: falcon.asgi.Request) -> int | None:
-    """The version ``If-Match`` names; None for ``*``. 428 when absent."""
+    """The version ``If-Match`` names; None for ``*``. 428 when absent, 400 when it is
+    not an entity-tag; a well-formed tag that is not a version never matches (412)."""
     raw = (req.get_header("If-Match") or "").strip()
     if not raw:
         raise ApiError(
@@ -37,46 +50,61 @@ def expected_version(req: falcon.asgi.Request) -> int | None:
         )
     if raw == "*":
         return None
-    tags = [tag.strip() for tag in raw.split(",") if tag.strip()]
-    if len(tags) != 1:
-        raise ApiError(400, "If-Match must hold one ETag.", details=[detail("If-Match", raw)])
-    value = tags[0].removeprefix("W/").strip('"')
-    return int(value) if value.isdigit() else -1  # -1 never matches: 412
+    tag = ENTITY_TAG.fullmatch(raw)
+    if tag is None:
+        raise ApiError(
+            400, "If-Match must hold one ETag.", details=[detail("If-Match", IF_MATCH_FORM)]
+        )
+    value = tag.group(1)
+    # ASCII digits only: int() would read '²' or '٣' too, or fail on them
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else -1
+
+
+def _is_admin(req: falcon.asgi.Request) -> bool:
+    # secrets stored in an app's settings are shown to admins only (docs/api.md)
+    return bool(req.context.principal.role is Role.ADMIN)
 
 
 class AppsResource:
     """The app list and one app's detail."""
+
+    def __init__(self, live: LiveSettings | None = None) -> None:
+        self.live = live
+
+    def offline_after(self) -> float:
+        """Seconds without a heartbeat after which an agent is offline (current setting)."""
+        if self.live is None:
+            return float(Settings.model_fields["agent_offline_after_seconds"].default)
+        return self.live.settings.agent_offline_after_seconds
 
     @operation(
         "List apps",
         tags=["apps"],
         query=AppListQuery,
         response=AppListResponse,
+        roles=READ,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Filter by group, parent, status, flags or text; sort by any listed field."""
         q: AppListQuery = req.context.query
         sort = parse_sort(q.sort, list(services.SORTABLE))
-        app_filter = services.AppFilter(
-            group=q.group,
-            parent=q.parent,
-            run_status=q.run_status,
-            fatal_flag=q.fatal_flag,
-            disabled=q.disabled,
-            is_service=q.is_service,
-            q=q.q,
-        )
+        app_filter = filters(services.AppFilter, q)
         page = await run_db(services.list_apps, app_filter, sort, q.page, q.per_page)
         resp.media = envelope.offset_page(page, page.rows)
 
-    @operation("Get an app", tags=["apps"], response=AppDetailResponse, errors=(404,))
+    @operation("Get an app", tags=["apps"], response=AppDetailResponse, errors=(404,), roles=READ)
     async def on_get_item(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, app_id: str
     ) -> None:
         """The app's configuration, flags, live progress with ETA, and last runtime.
+        Secret-looking keys of ``settings`` read ``[redacted]`` for every role but admin.
+
+        ``agent`` names the agent running it or holding it until a slot frees
+        (``waiting_for_slot``: why it is still SCHEDULED), from the agents' heartbeats.
 
         The ETag header carries the configuration version for ``If-Match`` on PATCH."""
-        data = await run_db(services.get_app, app_id)
+        data = await run_db(services.get_app, app_id, reveal_secrets=_is_admin(req))
+        data["agent"] = await run_db(agents.hosting, app_id, self.offline_after())
         resp.set_header("ETag", etag(data["version"]))
         resp.media = envelope.single(data)
 
@@ -85,7 +113,8 @@ class AppsResource:
         tags=["apps"],
         body=AppPatch,
         response=AppDetailResponse,
-        errors=(404, 412, 428),
+        errors=(400, 404, 412, 428),
+        roles=ADMIN,
     )
     async def on_patch_item(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, app_id: str
@@ -96,7 +125,9 @@ class AppsResource:
         version = expected_version(req)
         body: AppPatch = req.context.body
         req.context.audit_action = "apps.update"
-        data = await run_db(commands.update_app, app_id, body.changes(), version)
+        data = await run_db(
+            configuration.update_app, app_id, body.changes(), version, reveal_secrets=_is_admin(req)
+        )
         resp.set_header("ETag", etag(data["version"]))
         resp.media = envelope.single(data)
 
@@ -104,7 +135,7 @@ class AppsResource:
 class GroupsResource:
     """The app groups, for navigation and fleet overviews."""
 
-    @operation("List app groups", tags=["apps"], response=GroupsResponse)
+    @operation("List app groups", tags=["apps"], response=GroupsResponse, roles=READ)
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Every group with its number of apps, and of running, fatal and disabled ones."""
         resp.media = {"data": await run_db(services.group_counts)}

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from functools import partial
 
 import falcon
 import falcon.asgi
 
-from control.auth.models import User
-from control.auth.sessions import TokenPair
-from control.db.database import database
+from control.auth import users
+from control.auth.sessions import SessionService, TokenPair
 from web import envelope
+from web.audit_context import audit_context
 from web.openapi import operation
+from web.permissions import PUBLIC, READ
 from web.schemas.auth import (
     ClientCredentialsGrant,
     MeResponse,
@@ -19,17 +22,28 @@ from web.schemas.auth import (
     RefreshGrant,
     TokenResponse,
 )
-from web.wiring import Services
 
 TAGS = ("auth",)
 
 
 class _AuthBase:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, sessions: SessionService) -> None:
+        self.sessions = sessions
+
+    async def _grant(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        exchange: Callable[..., TokenPair],
+        *credentials: str,
+    ) -> None:
+        """Answer the token pair ``exchange(*credentials, audit context)`` returns (the
+        session service audits the grant itself)."""
+        pair = await asyncio.to_thread(exchange, *credentials, audit_context(req))
+        self._answer(resp, pair)
 
     def _answer(self, resp: falcon.asgi.Response, pair: TokenPair) -> None:
-        lifetime = self.services.tokens.access_lifetime
+        lifetime = self.sessions.tokens.access_lifetime
         data = {
             "access_token": pair.access.token,
             "token_type": "bearer",
@@ -41,85 +55,53 @@ class _AuthBase:
         resp.media = envelope.single(data)
 
 
+# the three grants answer alike: a token pair, or 401/429
+grant_operation = partial(
+    operation,
+    tags=TAGS,
+    form=True,
+    response=TokenResponse,
+    errors=(401, 429),
+    roles=PUBLIC,
+)
+
+
 class TokenResource(_AuthBase):
-    @operation(
-        "Log in (password grant)",
-        tags=TAGS,
-        body=PasswordGrant,
-        form=True,
-        response=TokenResponse,
-        public=True,
-        errors=(401, 429),
-    )
+    @grant_operation("Log in (password grant)", body=PasswordGrant)
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Exchange email and password for an access token and a one-time refresh token."""
         body: PasswordGrant = req.context.body
-        pair = await asyncio.to_thread(
-            self.services.sessions.login, body.username, body.password, req.context.client_ip
-        )
-        self._answer(resp, pair)
+        await self._grant(req, resp, self.sessions.login, body.username, body.password)
 
 
 class RefreshResource(_AuthBase):
-    @operation(
-        "Rotate a refresh token",
-        tags=TAGS,
-        body=RefreshGrant,
-        form=True,
-        response=TokenResponse,
-        public=True,
-        errors=(401, 429),
-    )
+    @grant_operation("Rotate a refresh token", body=RefreshGrant)
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Use a refresh token once for a new pair; reusing a used one ends the session."""
         body: RefreshGrant = req.context.body
-        pair = await asyncio.to_thread(
-            self.services.sessions.refresh, body.refresh_token, req.context.client_ip
-        )
-        self._answer(resp, pair)
+        await self._grant(req, resp, self.sessions.refresh, body.refresh_token)
 
 
 class ServiceTokenResource(_AuthBase):
-    @operation(
-        "Service token (client credentials)",
-        tags=TAGS,
-        body=ClientCredentialsGrant,
-        form=True,
-        response=TokenResponse,
-        public=True,
-        errors=(401, 429),
-    )
+    @grant_operation("Service token (client credentials)", body=ClientCredentialsGrant)
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """OAuth2 client credentials: an access token for a registered service client."""
         body: ClientCredentialsGrant = req.context.body
-        pair = await asyncio.to_thread(
-            self.services.sessions.service_token,
-            body.client_id,
-            body.client_secret,
-            req.context.client_ip,
+        await self._grant(
+            req, resp, self.sessions.service_token, body.client_id, body.client_secret
         )
-        self._answer(resp, pair)
 
 
 class LogoutResource(_AuthBase):
-    @operation("Log out", tags=TAGS, status=204, errors=(401,))
+    @operation("Log out", tags=TAGS, status=204, errors=(401,), roles=READ)
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Revoke the presented access token and its session's refresh tokens."""
-        await asyncio.to_thread(self.services.sessions.logout, req.context.principal)
+        await asyncio.to_thread(self.sessions.logout, req.context.principal)
         resp.status = falcon.HTTP_204
 
 
-def _profile(principal) -> dict:
-    data = {"subject": principal.subject, "kind": principal.kind, "role": principal.role}
-    if principal.user_id is not None:
-        with database.connection_context():
-            user = User.get_by_id(principal.user_id)
-        data["settings"] = user.settings
-    return data
-
-
 class MeResource(_AuthBase):
-    @operation("Who am I", tags=TAGS, response=MeResponse, errors=(401,))
+    @operation("Who am I", tags=TAGS, response=MeResponse, errors=(401,), roles=READ)
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """The caller's identity, role and (for users) settings."""
-        resp.media = envelope.single(await asyncio.to_thread(_profile, req.context.principal))
+        resp.media = envelope.single(await asyncio.to_thread(users.profile, req.context.principal))

@@ -1,19 +1,26 @@
-"""Bulk jobs: ``POST /bulk/start|stop|command`` and ``/bulk/jobs[/{job_id}]``."""
+"""Bulk jobs: ``POST /bulk/start|stop|command``, ``/bulk/jobs[/{job_id}]`` and
+``POST /bulk/jobs/{job_id}/cancel``."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from functools import partial
 
 import falcon
 import falcon.asgi
 
-from control.bulk import services
-from control.commands.services import Actor
+from control.audit.context import Actor
+from control.bulk import cancel, services
+from control.bulk.eligibility import dry_run_view
+from control.errors import Unavailable
+from control.tasks.actors import APPLY_BULK_JOB
+from control.tasks.interface import TaskQueue
 from web import envelope
-from web.concurrency import run_db
+from web.audit_context import audit_context
+from web.concurrency import run_db, run_send
 from web.errors import ApiError, detail
 from web.openapi import operation
+from web.permissions import COMMAND, READ
 from web.schemas.bulk import (
     BulkAccepted,
     BulkActionRequest,
@@ -21,9 +28,11 @@ from web.schemas.bulk import (
     BulkJobListResponse,
     BulkJobQuery,
     BulkJobResponse,
+    BulkStartRequest,
+    BulkStopRequest,
+    DryRunResponse,
 )
-from web.wiring import Services
-from workers.bulk import enqueue_job
+from web.wiring import LiveSettings
 
 API = "/api/v1"
 TAGS = ("bulk",)
@@ -53,20 +62,52 @@ def _idempotency_key(req: falcon.asgi.Request) -> str | None:
     return key or None
 
 
-def _enqueue(job_id: str) -> None:
+async def _enqueue(tasks: TaskQueue, job_id: str) -> None:
+    """Hand the committed job to the broker, or answer 503: the job stays queued, the
+    scheduler's sweep (``requeue_stale_bulk_jobs``) sends it, and so does the same POST
+    with the same Idempotency-Key; Location names the job either way."""
     try:
-        enqueue_job(job_id)
-    except Exception:
-        # the job stays queued: the scheduler's sweep (requeue_stale_bulk_jobs) sends it
-        # again, and so does the same POST with the same Idempotency-Key
-        log.warning("bulk job %s stays queued: the broker refused it", job_id, exc_info=True)
+        await run_send(tasks.send, APPLY_BULK_JOB, job_id)
+    except Unavailable as exc:
+        log.warning("bulk job %s stays queued: %s", job_id, exc.message)
+        raise ApiError(
+            503,
+            "The job is saved but the message broker did not take it; it is sent again "
+            "automatically. Retry with the same Idempotency-Key or follow Location.",
+            headers={"Retry-After": "30", "Location": job_url(job_id)},
+        ) from exc
+
+
+def _path_command(body: BulkActionRequest, command: str) -> str:
+    """The path's command; the body may repeat it (the spec's example does), not change it."""
+    sent = body.command
+    if sent is not None and sent.strip().upper() != command:
+        raise ApiError(
+            422,
+            f"This endpoint sends {command}; the body's command says otherwise.",
+            details=[detail("command", f"must be {command} here (or left out)")],
+        )
+    return command
+
+
+# the three ways to create a job answer alike: 202 with the job, 200 for a dry run
+bulk_operation = partial(
+    operation,
+    tags=TAGS,
+    response=BulkAccepted,
+    status=202,
+    errors=(401, 403, 503),
+    alternatives={200: DryRunResponse},
+    roles=COMMAND,
+)
 
 
 class BulkResource:
     """Create bulk jobs; a worker applies them app by app."""
 
-    def __init__(self, services_: Services) -> None:
-        self._services = services_
+    def __init__(self, live: LiveSettings, tasks: TaskQueue) -> None:
+        self.live = live
+        self._tasks = tasks
 
     async def _create(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, command: str
@@ -79,54 +120,37 @@ class BulkResource:
             _actor(req),
             idempotency_key=_idempotency_key(req),
             dry_run=body.dry_run,
-            cap=self._services.settings.bulk_max_apps,
+            cap=self.live.settings.bulk_max_apps,
+            rate=body.rate,
         )
         if created.job is None:  # dry run
-            ids = created.matched or []
-            resp.media = envelope.single({"dry_run": True, "matched": len(ids), "app_ids": ids})
+            resp.media = envelope.single(dry_run_view(command, created.preview or []))
             return
         job = created.job
         if created.created or job["status"] == "queued":
-            await asyncio.to_thread(_enqueue, job["id"])  # committed: the worker can read it
+            await _enqueue(self._tasks, job["id"])  # committed: the worker can read it
         url = job_url(job["id"])
         resp.status = falcon.HTTP_202
         resp.location = url
         resp.media = envelope.single(job | {"url": url})
 
-    @operation(
-        "Start every app a filter matches",
-        tags=TAGS,
-        body=BulkActionRequest,
-        response=BulkAccepted,
-        status=202,
-        errors=(401, 403),
-    )
+    @bulk_operation("Start every app a filter matches", body=BulkStartRequest)
     async def on_post_start(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        """A bulk START job: 202 with its URL in Location. ``dry_run`` answers 200 with
-        the matched app ids instead. An empty filter, or more apps than
-        ``DC_BULK_MAX_APPS``, is a 400. The same ``Idempotency-Key`` returns the same job."""
-        await self._create(req, resp, "START")
+        """A bulk START job: 202 with its URL in Location. ``dry_run`` answers 200 with,
+        per matched app, whether START would be applied or skipped and why, and the
+        counts. ``command`` in the body is optional and must be START. An empty filter,
+        or more apps than ``DC_BULK_MAX_APPS``, is a 400. The same ``Idempotency-Key``
+        returns the same job. A 503 (with Retry-After and Location) means the job is saved
+        but the broker did not take it within a few seconds; it is sent again
+        automatically."""
+        await self._create(req, resp, _path_command(req.context.body, "START"))
 
-    @operation(
-        "Stop every app a filter matches",
-        tags=TAGS,
-        body=BulkActionRequest,
-        response=BulkAccepted,
-        status=202,
-        errors=(401, 403),
-    )
+    @bulk_operation("Stop every app a filter matches", body=BulkStopRequest)
     async def on_post_stop(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """A bulk STOP job; as ``/bulk/start``."""
-        await self._create(req, resp, "STOP")
+        await self._create(req, resp, _path_command(req.context.body, "STOP"))
 
-    @operation(
-        "Send a command to every app a filter matches",
-        tags=TAGS,
-        body=BulkCommandRequest,
-        response=BulkAccepted,
-        status=202,
-        errors=(401, 403),
-    )
+    @bulk_operation("Send a command to every app a filter matches", body=BulkCommandRequest)
     async def on_post_command(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """START, STOP, RESTART, RESET, ENABLE or DISABLE; as ``/bulk/start``. Apps for
         which the command makes no sense now are skipped, with the reason, per app."""
@@ -143,6 +167,7 @@ class BulkJobsResource:
         query=BulkJobQuery,
         response=BulkJobListResponse,
         errors=(401, 403),
+        roles=READ,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Newest first, with counts (no per-app results)."""
@@ -155,6 +180,7 @@ class BulkJobsResource:
         tags=TAGS,
         response=BulkJobResponse,
         errors=(401, 403, 404),
+        roles=READ,
     )
     async def on_get_item(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, job_id: str
@@ -163,3 +189,24 @@ class BulkJobsResource:
         counts and one result per handled app (skipped and failed ones say why)."""
         data = await run_db(services.get_job, job_id)
         resp.media = envelope.single(data | {"url": job_url(job_id)})
+
+    @operation(
+        "Cancel a bulk job",
+        tags=TAGS,
+        response=BulkAccepted,
+        status=202,
+        errors=(401, 403, 404, 409),
+        roles=COMMAND,
+    )
+    async def on_post_cancel(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, job_id: str
+    ) -> None:
+        """Stop a queued or running job between chunks: what was applied stays, every
+        app without a result is recorded as skipped with reason ``cancelled`` and the job
+        is ``cancelled`` when this answers (202); no app is commanded after it. A
+        completed, failed or cancelled job is a 409; an unknown one a 404."""
+        data = await run_db(cancel.cancel_job, job_id, audit_context(req, status=202))
+        url = job_url(job_id)
+        resp.status = falcon.HTTP_202
+        resp.location = url
+        resp.media = envelope.single(data | {"url": url})

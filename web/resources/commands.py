@@ -6,12 +6,13 @@ import falcon
 import falcon.asgi
 
 from control.commands import services
-from control.commands.services import ACTIONS, Actor
+from control.commands.services import ACTIONS
 from control.enums import CommandFlag
 from web import envelope
+from web.audit_context import audit_context
 from web.concurrency import run_db
-from web.middleware.audit import entry_for
-from web.openapi import operation
+from web.openapi import Responder, operation
+from web.permissions import COMMAND, READ
 from web.schemas.commands import CommandAcceptedResponse, CommandResponse
 
 API = "/api/v1"
@@ -22,77 +23,69 @@ def command_url(command_id: str) -> str:
     return f"{API}/commands/{command_id}"
 
 
-def _actor(req: falcon.asgi.Request) -> Actor:
-    principal = req.context.principal
-    return Actor(subject=principal.subject, kind=principal.kind, role=principal.role.value)
-
-
 async def _issue(
     req: falcon.asgi.Request, resp: falcon.asgi.Response, app_id: str, command: CommandFlag
 ) -> None:
-    req.context.audit_action = ACTIONS[command]
-    # The command's transaction writes the audit row itself (as the middleware would for
-    # a 202); a refusal rolls it back and the middleware records the refusal instead.
+    req.context.audit_action = ACTIONS[command]  # the name of a refusal's row too
+    # The command's transaction writes the audit row; a refusal rolls it back and the
+    # audit middleware records the refusal instead.
+    context = audit_context(req, status=202)
+    issued = await run_db(services.issue_command, app_id, command, context)
     resp.status = falcon.HTTP_202
-    entry = entry_for(req, resp)
-    audit = {"action": entry.action, **entry.fields} if entry is not None else None
-    issued = await run_db(services.issue_command, app_id, command, _actor(req), audit=audit)
-    req.context.audited = True
     url = command_url(issued.id)
     resp.location = url
     resp.media = envelope.single({"id": issued.id, "status": issued.status, "url": url})
 
 
+def _command_responder(summary: str, command: CommandFlag, doc: str) -> Responder:
+    """``POST /apps/{app_id}/<verb>``: issue ``command`` (202), as ``doc`` says."""
+
+    async def responder(
+        self: object, req: falcon.asgi.Request, resp: falcon.asgi.Response, app_id: str
+    ) -> None:
+        await _issue(req, resp, app_id, command)
+
+    responder.__doc__ = doc
+    declare = operation(
+        summary,
+        tags=["apps"],
+        response=CommandAcceptedResponse,
+        status=202,
+        errors=(404, 409),
+        roles=COMMAND,
+    )
+    return declare(responder)
+
+
 class AppCommandsResource:
     """START, STOP and RESET for one app: accepted now, delivered by the outbox relay."""
 
-    @operation(
+    on_post_start = _command_responder(
         "Start an app",
-        tags=["apps"],
-        response=CommandAcceptedResponse,
-        status=202,
-        errors=(404, 409),
-    )
-    async def on_post_start(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, app_id: str
-    ) -> None:
+        CommandFlag.START,
         """Send START. 409 when the app is disabled, fatal (reset it first), already
-        running or stopping, or has another command pending."""
-        await _issue(req, resp, app_id, CommandFlag.START)
-
-    @operation(
+        running or stopping, or has another command pending.""",
+    )
+    on_post_stop = _command_responder(
         "Stop an app",
-        tags=["apps"],
-        response=CommandAcceptedResponse,
-        status=202,
-        errors=(404, 409),
-    )
-    async def on_post_stop(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, app_id: str
-    ) -> None:
+        CommandFlag.STOP,
         """Send STOP. It supersedes a pending START; 409 when the app is not running,
-        scheduled or stopping, or has another command pending."""
-        await _issue(req, resp, app_id, CommandFlag.STOP)
-
-    @operation(
-        "Reset an app's fatal flag",
-        tags=["apps"],
-        response=CommandAcceptedResponse,
-        status=202,
-        errors=(404, 409),
+        scheduled or stopping, or has another command pending.""",
     )
-    async def on_post_reset(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, app_id: str
-    ) -> None:
+    on_post_reset = _command_responder(
+        "Reset an app's fatal flag",
+        CommandFlag.RESET,
         """Clear the fatal flag, reason and failure count now, and send RESET so the
-        manager knows. 409 when the app is not fatal or has a command pending."""
-        await _issue(req, resp, app_id, CommandFlag.RESET)
+        manager knows. 409 when the app is not fatal or has a command pending.""",
+    )
 
 
 class CommandsResource:
     """One command's status, and its acknowledgement by a manager."""
 
-    @operation("Get a command", tags=["commands"], response=CommandResponse, errors=(404,))
+    @operation(
+        "Get a command", tags=["commands"], response=CommandResponse, errors=(404,), roles=READ
+    )
     async def on_get_item(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, command_id: str
     ) -> None:
@@ -105,6 +98,7 @@ class CommandsResource:
         tags=["commands"],
         response=CommandResponse,
         errors=(404, 409),
+        roles=COMMAND,
     )
     async def on_post_ack(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, command_id: str

@@ -8,26 +8,30 @@ import falcon
 import falcon.asgi
 
 from control.errors import Unauthenticated
+from control.kv import KeyValueStore
 from control.system import health
 from web import envelope
 from web.openapi import operation
+from web.permissions import PUBLIC
 from web.schemas.system import HealthQuery, HealthResponse
-from web.wiring import Services
+from web.wiring import LiveSettings
 
 
 class HealthResource:
     """``healthy``/``unhealthy`` (503 when a required part is down)."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, live: LiveSettings, store: KeyValueStore, started: float) -> None:
+        self.live = live
+        self.store = store
+        self.started = started
 
     @operation(
         "Health check",
         tags=["system"],
         query=HealthQuery,
         response=HealthResponse,
-        public=True,
         errors=(401, 503),
+        roles=PUBLIC,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Anonymous: ``{"status"}`` only. Authenticated (or ``?detailed=true`` with
@@ -39,13 +43,9 @@ class HealthResource:
             report = await asyncio.to_thread(health.check_database)
             body = {"status": "healthy" if report.up else "unhealthy"}
         else:
-            conf = self.services.settings
+            conf = self.live.settings
             body = await asyncio.to_thread(
-                health.detailed_report,
-                self.services.store,
-                conf.redis_url,
-                conf.rabbitmq_url,
-                self.services.started,
+                health.detailed_report, self.store, conf.redis_url, conf.rabbitmq_url, self.started
             )
         resp.media = envelope.single(body)
         if body["status"] == "unhealthy":

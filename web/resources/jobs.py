@@ -6,12 +6,13 @@ import falcon
 import falcon.asgi
 
 from control.jobs import services as jobs
+from control.jobs.requeue import requeue
+from control.tasks.interface import TaskQueue
 from web import envelope
-from web.concurrency import run_db
+from web.concurrency import run_db, run_send_db
 from web.openapi import operation
-from web.resources.notifications import row_id
+from web.permissions import ADMIN
 from web.schemas.jobs import DeadJobListResponse, DeadJobQuery, DeadJobResponse
-from workers.dead_letters import requeue
 
 TAGS = ("jobs",)
 
@@ -19,12 +20,16 @@ TAGS = ("jobs",)
 class DeadJobsResource:
     """Messages whose retries ran out (or that failed for a reason retries can't fix)."""
 
+    def __init__(self, tasks: TaskQueue) -> None:
+        self._tasks = tasks
+
     @operation(
         "List dead jobs",
         tags=TAGS,
         query=DeadJobQuery,
         response=DeadJobListResponse,
         errors=(401, 403),
+        roles=ADMIN,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Newest first: queue, actor, message id, redacted arguments, the last error."""
@@ -38,12 +43,14 @@ class DeadJobsResource:
         response=DeadJobResponse,
         status=202,
         errors=(401, 403, 404, 409, 503),
+        roles=ADMIN,
     )
     async def on_post_requeue(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, job_id: str
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, job_id: int
     ) -> None:
         """Enqueue the original message again, with a fresh retry count; once per dead
         job (409 after). If it fails again it becomes a new dead job."""
-        data = await run_db(requeue, row_id(job_id, "dead job"))
+        # on the senders' executor: a broker under an alarm must not hold a DB thread
+        data = await run_send_db(requeue, job_id, self._tasks)
         resp.status = falcon.HTTP_202
         resp.media = envelope.single(data)

@@ -11,17 +11,20 @@ import csv
 import datetime as dt
 import io
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import falcon.asgi
 
-from control.db.models import naive_utc
+from control.clock import naive_utc
 from control.logs import services
 from web import envelope, media
 from web.concurrency import run_db
+from web.cursor import CursorCodec
 from web.openapi import operation
+from web.permissions import READ
+from web.routing import uri_template
 from web.schemas.logs import LogExportQuery, LogListQuery, LogListResponse
-from web.wiring import Services
+from web.validation import filters
 
 TAGS = ("logs",)
 CSV_COLUMNS = (
@@ -41,22 +44,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CONTENT_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
 
-def log_query(q: LogListQuery | LogExportQuery) -> services.LogQuery:
-    """The service's query from a validated list or export query."""
-    return services.LogQuery(
-        app=q.app,
-        level=q.level,
-        since=q.since,
-        until=q.until,
-        search=q.search,
-        runtime=q.runtime,
-        limit=q.limit,
-    )
-
-
 def iso_utc(value: dt.datetime) -> str:
     """ISO 8601 in UTC with a Z, as web/media.py writes datetimes (naive means UTC)."""
-    return naive_utc(value).isoformat() + "Z"
+    return cast(dt.datetime, naive_utc(value)).isoformat() + "Z"  # None only for None
 
 
 def csv_cell(value: Any) -> Any:
@@ -105,8 +95,8 @@ async def stream(
 class LogsResource:
     """Log records newest first, in cursor pages."""
 
-    def __init__(self, services: Services) -> None:
-        self.cursors = services.cursors
+    def __init__(self, cursors: CursorCodec) -> None:
+        self.cursors = cursors
 
     @operation(
         "List logs",
@@ -114,6 +104,7 @@ class LogsResource:
         query=LogListQuery,
         response=LogListResponse,
         errors=(400,),
+        roles=READ,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Records newest first, in cursor pages of ``limit`` (default 100, at most 1000).
@@ -123,9 +114,9 @@ class LogsResource:
         ``search`` needs every word in the message (full-text index, any case).
         """
         q: LogListQuery = req.context.query
-        scope = req.uri_template
+        scope = uri_template(req)
         after = self.cursors.decode(scope, q.cursor) if q.cursor else None
-        items, key = await run_db(services.list_logs, log_query(q), after)
+        items, key = await run_db(services.list_logs, filters(services.LogQuery, q), after)
         next_cursor = self.cursors.encode(scope, key) if key else None
         resp.media = envelope.cursor_page(items, next_cursor, q.limit)
 
@@ -133,7 +124,7 @@ class LogsResource:
 class LogExportResource:
     """The records of a log query as a download."""
 
-    @operation("Export logs", tags=TAGS, query=LogExportQuery)
+    @operation("Export logs", tags=TAGS, query=LogExportQuery, roles=READ)
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """The filters of the list, streamed newest first as an attachment: ``ndjson``
         (``application/x-ndjson``, one record a line, the list's item shape) or ``csv``
@@ -147,7 +138,7 @@ class LogExportResource:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         resp.content_type = CONTENT_TYPES[q.format]
         resp.set_header("Content-Disposition", f'attachment; filename="logs-{stamp}.{q.format}"')
-        batches = services.export_batches(log_query(q))
+        batches = services.export_batches(filters(services.LogQuery, q))
         if q.format == "csv":
             resp.stream = stream(batches, encode_csv, head=csv_lines([list(CSV_COLUMNS)]))
         else:

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+import contextlib
 
 import falcon
 import falcon.asgi
 
-from control.errors import NotFound
+from control.errors import Unavailable
 from control.notifications import deliveries
 from control.notifications import services as channels
-from control.notifications.interfaces import InvalidChannel
 from control.notifications.models import DeliveryStatus
-from control.notifications.routing import enqueue_all
+from control.notifications.routing import enqueue_all, sender
+from control.tasks.interface import TaskQueue
 from web import envelope
-from web.concurrency import run_db
-from web.errors import ApiError, detail
+from web.concurrency import run_db, run_send
+from web.cursor import CursorCodec
 from web.openapi import operation
+from web.permissions import ADMIN, READ
+from web.routing import uri_template
 from web.schemas.notifications import (
     ChannelCreate,
     ChannelListQuery,
@@ -28,31 +29,9 @@ from web.schemas.notifications import (
     HistoryQuery,
     HistoryResponse,
 )
-from web.wiring import Services
-from workers.notifications import enqueue_delivery
 
 TAGS = ("notifications",)
 CHANNELS_PATH = "/api/v1/notifications/channels"
-MAX_ID = 2**31 - 1
-
-
-def row_id(text: str, what: str) -> int:
-    """A path's numeric id; NotFound for anything else (as for an unknown id)."""
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
-        raise NotFound(f"No {what} {text[:40]!r}.")
-    return int(text)
-
-
-async def _checked(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run a channel service call; a bad field is a 422 naming it."""
-    try:
-        return await run_db(fn, *args, **kwargs)
-    except InvalidChannel as exc:
-        raise ApiError(
-            422,
-            "Invalid channel.",
-            details=[detail(field, message) for field, message in exc.details],
-        ) from None
 
 
 class ChannelsResource:
@@ -64,6 +43,7 @@ class ChannelsResource:
         query=ChannelListQuery,
         response=ChannelListResponse,
         errors=(401, 403),
+        roles=ADMIN,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Every channel by name, each secret shown only as ``<name>_set``."""
@@ -78,12 +58,13 @@ class ChannelsResource:
         response=ChannelResponse,
         status=201,
         errors=(401, 403, 409),
+        roles=ADMIN,
     )
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Telegram, email or webhook; ``config`` is checked for the type (422 names the
         field), the name must be free (409)."""
         body: ChannelCreate = req.context.body
-        data = await _checked(channels.create_channel, **body.model_dump())
+        data = await run_db(channels.create_channel, **body.model_dump())
         resp.status = falcon.HTTP_201
         resp.set_header("Location", f"{CHANNELS_PATH}/{data['id']}")
         resp.media = envelope.single(data)
@@ -93,12 +74,13 @@ class ChannelsResource:
         tags=TAGS,
         response=ChannelResponse,
         errors=(401, 403, 404),
+        roles=ADMIN,
     )
     async def on_get_item(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, channel_id: str
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, channel_id: int
     ) -> None:
         """One channel, secrets shown only as ``<name>_set``."""
-        channel = await run_db(channels.get_channel, row_id(channel_id, "notification channel"))
+        channel = await run_db(channels.get_channel, channel_id)
         resp.media = envelope.single(await run_db(channels.item, channel))
 
     @operation(
@@ -107,32 +89,33 @@ class ChannelsResource:
         body=ChannelPatch,
         response=ChannelResponse,
         errors=(401, 403, 404, 409),
+        roles=ADMIN,
     )
     async def on_patch_item(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, channel_id: str
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, channel_id: int
     ) -> None:
         """Change fields; ``config`` merges over the stored one and is checked again, so
         a PATCH without a secret keeps it."""
         body: ChannelPatch = req.context.body
-        data = await _checked(
-            channels.update_channel, row_id(channel_id, "notification channel"), body.changes()
-        )
+        data = await run_db(channels.update_channel, channel_id, body.changes())
         resp.media = envelope.single(data)
 
-    @operation("Delete a notification channel", tags=TAGS, status=204, errors=(401, 403, 404))
+    @operation(
+        "Delete a notification channel", tags=TAGS, status=204, errors=(401, 403, 404), roles=ADMIN
+    )
     async def on_delete_item(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, channel_id: str
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, channel_id: int
     ) -> None:
         """Delete the channel; its history stays, under the channel's name."""
-        await run_db(channels.delete_channel, row_id(channel_id, "notification channel"))
+        await run_db(channels.delete_channel, channel_id)
         resp.status = falcon.HTTP_204
 
 
 class HistoryResource:
     """What was sent where, and how it went."""
 
-    def __init__(self, services: Services) -> None:
-        self.codec = services.cursors
+    def __init__(self, cursors: CursorCodec) -> None:
+        self.codec = cursors
 
     @operation(
         "Notification history",
@@ -140,13 +123,14 @@ class HistoryResource:
         query=HistoryQuery,
         response=HistoryResponse,
         errors=(400, 401),
+        roles=READ,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Deliveries newest first, with status, attempts, last error and latency; filter
         by channel, status or event. Open to every role, like the logs: a delivery holds
         an event's title and text, never a channel's settings."""
         q: HistoryQuery = req.context.query
-        scope = req.uri_template
+        scope = uri_template(req)
         after = self.codec.decode(scope, q.cursor) if q.cursor else None
         history_filter = deliveries.HistoryFilter(
             channel_id=q.channel_id,
@@ -161,24 +145,28 @@ class HistoryResource:
 class TestSendResource:
     """A test notification through one channel."""
 
+    def __init__(self, tasks: TaskQueue) -> None:
+        self._send = sender(tasks)
+
     @operation(
         "Send a test notification",
         tags=TAGS,
         response=DeliveryResponse,
         status=202,
         errors=(401, 403, 404),
+        roles=ADMIN,
     )
     async def on_post(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, channel_id: str
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, channel_id: int
     ) -> None:
         """Queue a test message to the channel (even a disabled one) and answer at once
         with the queued delivery; a worker sends it. Follow it in the history."""
         req.context.audit_action = "notifications.test"
         actor = req.context.principal.subject
-        data = await run_db(
-            deliveries.create_test, row_id(channel_id, "notification channel"), actor
-        )
-        # after the commit; a broker outage leaves the row queued for the sweep
-        await asyncio.to_thread(enqueue_all, [data["id"]], enqueue_delivery)
+        data = await run_db(deliveries.create_test, channel_id, actor)
+        # after the commit, on the senders' executor; a broker outage or alarm leaves
+        # the row queued for the sweep
+        with contextlib.suppress(Unavailable):
+            await run_send(enqueue_all, [data["id"]], self._send)
         resp.status = falcon.HTTP_202
         resp.media = envelope.single(data)

@@ -7,7 +7,10 @@ import falcon.asgi
 from control.performance import services
 from web import envelope
 from web.concurrency import run_db
+from web.cursor import CursorCodec
 from web.openapi import operation
+from web.permissions import READ
+from web.routing import uri_template
 from web.schemas.performance import (
     AppHistoryResponse,
     FunctionLogListResponse,
@@ -18,7 +21,6 @@ from web.schemas.performance import (
     TrendsQuery,
     TrendsResponse,
 )
-from web.wiring import Services
 
 TAGS = ("performance",)
 
@@ -26,8 +28,8 @@ TAGS = ("performance",)
 class FunctionLogsResource:
     """The function logs, newest first, and one app's history."""
 
-    def __init__(self, services: Services) -> None:
-        self.cursors = services.cursors
+    def __init__(self, cursors: CursorCodec) -> None:
+        self.cursors = cursors
 
     @operation(
         "List function logs",
@@ -35,12 +37,13 @@ class FunctionLogsResource:
         query=FunctionLogQuery,
         response=FunctionLogListResponse,
         errors=(400,),
+        roles=READ,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Timed calls, newest first; filter by app, function and time (``from``
         inclusive, ``to`` exclusive)."""
         q: FunctionLogQuery = req.context.query
-        scope = req.uri_template
+        scope = uri_template(req)
         after = self.cursors.decode(scope, q.cursor) if q.cursor else None
         log_filter = services.LogFilter(
             app=q.app, function_name=q.function_name, since=q.since, until=q.until
@@ -55,6 +58,7 @@ class FunctionLogsResource:
         query=HistoryQuery,
         response=AppHistoryResponse,
         errors=(400, 404),
+        roles=READ,
     )
     async def on_get_item(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, app_id: str
@@ -77,6 +81,7 @@ class SlowestFunctionsResource:
         query=SlowestQuery,
         response=SlowestResponse,
         errors=(400,),
+        roles=READ,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """The ``n`` (function, app) pairs with the highest average runtime over the
@@ -96,6 +101,7 @@ class FunctionTrendsResource:
         query=TrendsQuery,
         response=TrendsResponse,
         errors=(400,),
+        roles=READ,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Per function name and hour or day: calls, summed task size, solved, failed,

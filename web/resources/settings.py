@@ -1,6 +1,6 @@
 """``/api/v1/settings`` and ``/api/v1/settings/api-keys``: the caller's own things.
 
-The route table admits human roles only (viewer, operator, admin). Everything here is
+Every responder here admits human roles only (viewer, operator, admin). Everything here is
 the caller's own: settings and keys are found by the principal's ``user_id``, so a key
 of another user is simply not found (404), never forbidden (which would confirm it).
 
@@ -24,14 +24,13 @@ import falcon
 import falcon.asgi
 
 from control.auth import api_keys, user_settings
-from control.auth.models import ApiKey, User
+from control.auth.models import ApiKey
 from control.auth.principal import Principal
-from control.auth.roles import Role, may_grant
-from control.errors import Forbidden, NotFound
-from control.querying import Page
+from control.errors import Forbidden
 from web import envelope
 from web.concurrency import run_db
 from web.openapi import operation
+from web.permissions import HUMAN
 from web.schemas.settings import (
     ApiKeyCreate,
     ApiKeyCreatedResponse,
@@ -40,11 +39,10 @@ from web.schemas.settings import (
     SettingsPatch,
     UserSettingsResponse,
 )
-from web.wiring import Services
+from web.wiring import LiveSettings
 
 TAGS = ("settings",)
 KEYS_PATH = "/api/v1/settings/api-keys"
-MAX_ID = 2**31 - 1  # an integer column: larger ids cannot exist (and PostgreSQL errors)
 
 
 def _user_id(req: falcon.asgi.Request) -> int:
@@ -70,38 +68,12 @@ def _item(row: ApiKey) -> dict[str, Any]:
     }
 
 
-def _key_page(user_id: int, page: int, per_page: int) -> Page:
-    rows = api_keys.list_keys(user_id)
-    start = (page - 1) * per_page
-    return Page(rows=rows[start : start + per_page], page=page, per_page=per_page, total=len(rows))
-
-
-def _create(user_id: int, caller_role: Role, name: str, role: Role | None) -> api_keys.NewKey:
-    owner = User.get_or_none(User.id == user_id)
-    if owner is None:
-        raise Forbidden("Only users have API keys.")
-    # The token's role may lag the account's (a change takes effect at the next login):
-    # the default is the lesser of the two, and a wanted role must suit both.
-    default = caller_role if may_grant(owner.role, caller_role) else owner.role
-    wanted = role or default
-    if not may_grant(caller_role, wanted):
-        raise Forbidden(f"A {caller_role.value} cannot create a {wanted.value} key.", field="role")
-    return api_keys.create_key(owner, name, wanted)
-
-
-def _key_id(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
-        raise NotFound(f"No API key with id {text[:40]!r}.")
-    return int(text)
-
-
 class SettingsResource:
     """The caller's settings: time zone and display preferences."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-
-    @operation("Get my settings", tags=TAGS, response=UserSettingsResponse, errors=(401, 403))
+    @operation(
+        "Get my settings", tags=TAGS, response=UserSettingsResponse, errors=(401, 403), roles=HUMAN
+    )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """The caller's settings, defaults filled in."""
         data = await run_db(user_settings.get_settings, _user_id(req))
@@ -113,6 +85,7 @@ class SettingsResource:
         body=SettingsPatch,
         response=UserSettingsResponse,
         errors=(401, 403),
+        roles=HUMAN,
     )
     async def on_patch(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Merge the given keys into the caller's settings (``null`` restores a default).
@@ -128,8 +101,8 @@ class SettingsResource:
 class ApiKeysResource:
     """The caller's API keys: list, create (the whole key shown once), revoke."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, live: LiveSettings) -> None:
+        self.live = live
 
     @operation(
         "List my API keys",
@@ -137,11 +110,12 @@ class ApiKeysResource:
         query=ApiKeyListQuery,
         response=ApiKeyListResponse,
         errors=(401, 403),
+        roles=HUMAN,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """The caller's keys that are not revoked, newest first; never the key or its hash."""
         q: ApiKeyListQuery = req.context.query
-        page = await run_db(_key_page, _user_id(req), q.page, q.per_page)
+        page = await run_db(api_keys.key_page, _user_id(req), q.page, q.per_page)
         resp.media = envelope.offset_page(page, [_item(row) for row in page.rows])
 
     @operation(
@@ -150,7 +124,8 @@ class ApiKeysResource:
         body=ApiKeyCreate,
         response=ApiKeyCreatedResponse,
         status=201,
-        errors=(401, 403),
+        errors=(401, 403, 409),
+        roles=HUMAN,
     )
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Create a key with the caller's role or a lower one; answers the whole key once.
@@ -161,16 +136,24 @@ class ApiKeysResource:
         _refuse_key_management(req, "create")
         body: ApiKeyCreate = req.context.body
         principal: Principal = req.context.principal
-        new = await run_db(_create, _user_id(req), principal.role, body.name, body.role)
+        limit = self.live.settings.api_keys_per_user
+        new = await run_db(
+            api_keys.create_for_caller,
+            _user_id(req),
+            principal.role,
+            body.name,
+            body.role,
+            limit=limit,
+        )
         resp.status = falcon.HTTP_201
         resp.set_header("Location", f"{KEYS_PATH}/{new.row.id}")
         resp.media = envelope.single({**_item(new.row), "key": new.key})
 
-    @operation("Revoke an API key", tags=TAGS, status=204, errors=(401, 403, 404))
+    @operation("Revoke an API key", tags=TAGS, status=204, errors=(401, 403, 404), roles=HUMAN)
     async def on_delete_item(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, key_id: str
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, key_id: int
     ) -> None:
         """Revoke one of the caller's keys; it stops working at once. An API key cannot."""
         _refuse_key_management(req, "revoke")
-        await run_db(api_keys.revoke_key, _user_id(req), _key_id(key_id))
+        await run_db(api_keys.revoke_key, _user_id(req), key_id)
         resp.status = falcon.HTTP_204

@@ -1,10 +1,11 @@
-"""``/api/v1/system/metrics``, ``/api/v1/system/config`` and the Prometheus ``/metrics``.
+"""``/api/v1/system/metrics``, ``/agents``, ``/queues``, ``/config`` and the Prometheus
+``/metrics``.
 
-Roles: metrics are READ (any role). The configuration is ADMIN for reading as well as
-changing: even redacted it maps the deployment (hosts, ports, limits), and the spec's
-viewers read status and logs, not configuration.
+Roles: metrics, agents and queues are READ (any role). The configuration is ADMIN for
+reading as well as changing: even redacted it maps the deployment (hosts, ports,
+limits), and the spec's viewers read status and logs, not configuration.
 
-``/metrics`` is PUBLIC in the route table and checked here: a caller with a valid
+``/metrics`` is declared PUBLIC and checked here: a caller with a valid
 credential (any role) is admitted, and so is a caller without one whose address is in
 ``DC_METRICS_ALLOWLIST`` (default the loopback addresses), so a local Prometheus needs
 no token. A request relayed by a proxy that is not in ``DC_TRUSTED_PROXIES`` is not
@@ -22,23 +23,27 @@ from typing import Any
 import falcon
 import falcon.asgi
 
-from control.db.models import utcnow
+from control.agents import services as agents
+from control.clock import utcnow
 from control.errors import Unauthenticated
-from control.system import metrics, runtime_config
-from control.system.prometheus import CONTENT_TYPE
+from control.system import metrics, runtime_settings
+from control.system.prometheus import CONTENT_TYPE, PrometheusMetrics
+from control.system.queue_report import QueueReport
 from web import envelope
+from web.audit_context import audit_context
 from web.client_ip import parse_proxies
 from web.concurrency import run_db
-from web.errors import ApiError, detail
-from web.middleware.audit import entry_for
 from web.openapi import operation
+from web.permissions import ADMIN, PUBLIC, READ
 from web.schemas.system import (
+    AgentsResponse,
     ConfigUpdate,
     MetricsQuery,
     SystemConfigResponse,
     SystemMetricsResponse,
+    SystemQueuesResponse,
 )
-from web.wiring import Services
+from web.wiring import LiveSettings
 
 TAGS = ("system",)
 DEFAULT_WINDOW = dt.timedelta(hours=1)
@@ -54,6 +59,7 @@ class SystemMetricsResource:
         query=MetricsQuery,
         response=SystemMetricsResponse,
         errors=(401, 403),
+        roles=READ,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """``now``: CPU (since the previous sample), load, memory, swap, the disk holding
@@ -76,21 +82,76 @@ class SystemMetricsResource:
         )
 
 
+class SystemAgentsResource:
+    """The agents, from their heartbeats."""
+
+    def __init__(self, live: LiveSettings) -> None:
+        self.live = live
+
+    @operation(
+        "Agents: online or not, slots, running and queued apps",
+        tags=TAGS,
+        response=AgentsResponse,
+        roles=READ,
+    )
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        """Every agent that ever beat (online first, then by name): its host, groups,
+        version, when it was last seen and whether that is within
+        ``DC_AGENT_OFFLINE_AFTER_SECONDS`` (``online``), its slots and how many are
+        busy, the apps it runs and the apps waiting for one of its slots. An agent that
+        was killed turns offline once the timeout has passed; its row keeps naming the
+        apps it held."""
+        offline_after = self.live.settings.agent_offline_after_seconds
+        found = await run_db(agents.list_agents, offline_after)
+        online = sum(1 for agent in found if agent["online"])
+        resp.media = {
+            "data": found,
+            "meta": {
+                "offline_after_seconds": offline_after,
+                "online": online,
+                "offline": len(found) - online,
+            },
+        }
+
+
+class SystemQueuesResource:
+    """The brokers' queues and the command outbox."""
+
+    def __init__(self, queues: QueueReport) -> None:
+        self.queues = queues
+
+    @operation(
+        "Queues: depth, consumers, rates; the outbox backlog",
+        tags=TAGS,
+        response=SystemQueuesResponse,
+        roles=READ,
+    )
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        """The Dramatiq queues with their delay (``.DQ``) and dead-letter (``.XQ``)
+        queues, and the command exchange's queues: messages, consumers and (with
+        ``DC_RABBITMQ_MANAGEMENT_URL``) ready/unacknowledged messages and rates, read
+        from RabbitMQ's management API, passive declares, or Redis. A broker that cannot
+        be read is named in ``errors``. ``outbox``: commands not yet published and the
+        age of the oldest."""
+        resp.media = envelope.single(await run_db(self.queues.report))
+
+
 class SystemConfigResource:
     """The effective configuration (redacted) and its run-time changes."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, runtime: runtime_settings.RuntimeConfig) -> None:
+        self.runtime = runtime  # keeps the live settings (runtime.holder)
 
     def _view(self) -> dict[str, Any]:
-        runtime = self.services.runtime
-        return runtime_config.effective_config(runtime.base, running=self.services.settings)
+        runtime = self.runtime
+        return runtime_settings.effective_config(runtime.base, running=runtime.holder.settings)
 
     @operation(
         "Current configuration (redacted secrets)",
         tags=TAGS,
         response=SystemConfigResponse,
         errors=(401, 403),
+        roles=ADMIN,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Every setting with its effective value, where it comes from (``default``,
@@ -105,6 +166,7 @@ class SystemConfigResource:
         body=ConfigUpdate,
         response=SystemConfigResponse,
         errors=(401, 403),
+        roles=ADMIN,
     )
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Change run-time settings: ``{"changes": {"rate_limit_per_minute": 200}}``
@@ -115,31 +177,16 @@ class SystemConfigResource:
         log level) and by the other processes within 30 s; the others apply at the next
         restart. Answers the configuration as GET does."""
         body: ConfigUpdate = req.context.body
-        principal = req.context.principal
-        req.context.audit_action = runtime_config.AUDIT_ACTION
-        # The update's transaction writes the audit row itself (as the middleware would
-        # for a 200); a refusal is recorded by the middleware instead.
-        resp.status = falcon.HTTP_200
-        entry = entry_for(req, resp)
-        audit = dict(entry.fields) if entry is not None else {}
-        try:
-            stored = await run_db(
-                runtime_config.update,
-                self.services.runtime.base,
-                body.changes,
-                actor=principal.subject,
-                audit=audit,
-            )
-        except runtime_config.InvalidChanges as exc:
-            # the middleware records the refusal from the body: not with a secret in it
-            req.context.body = ConfigUpdate.model_construct(
-                changes={k: runtime_config.redact_value(k, v) for k, v in body.changes.items()}
-            )
-            raise ApiError(
-                exc.status, exc.message, details=[detail(f, m) for f, m in exc.problems]
-            ) from None
-        req.context.audited = True
-        self.services.runtime.apply(stored)
+        req.context.audit_action = runtime_settings.AUDIT_ACTION  # a refusal's row too
+        # The update's transaction writes the audit row; a refusal (400, 422) is recorded
+        # by the audit middleware instead.
+        stored = await run_db(
+            runtime_settings.update,
+            self.runtime.base,
+            body.changes,
+            audit_context(req, status=200),
+        )
+        self.runtime.apply(stored)
         resp.media = envelope.single(await run_db(self._view))
 
 
@@ -161,11 +208,12 @@ def address_allowed(address: str | None, allowlist: list[str]) -> bool:
 class PrometheusResource:
     """``GET /metrics``: Prometheus text format, for a credential or an allowed address."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, live: LiveSettings, metrics: PrometheusMetrics) -> None:
+        self.live = live
+        self.metrics = metrics
 
     def _admitted_by_address(self, req: falcon.asgi.Request) -> bool:
-        settings = self.services.settings
+        settings = self.live.settings
         relayed = any(req.get_header(name) for name in FORWARDING_HEADERS)
         if relayed and not address_allowed(
             req.remote_addr, [str(net) for net in parse_proxies(settings.trusted_proxies)]
@@ -174,7 +222,7 @@ class PrometheusResource:
         address = getattr(req.context, "client_ip", None) or req.remote_addr
         return address_allowed(address, settings.metrics_allowlist)
 
-    @operation("Prometheus metrics", tags=TAGS, errors=(401,))
+    @operation("Prometheus metrics", tags=TAGS, errors=(401,), roles=PUBLIC)
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         """Prometheus text format: request counts and latencies by route template, apps
         by run status, fatal and disabled apps, pipeline tasks finished in the last hour
@@ -182,6 +230,6 @@ class PrometheusResource:
         of any role, or no credential from an address in ``DC_METRICS_ALLOWLIST``."""
         if req.context.principal is None and not self._admitted_by_address(req):
             raise Unauthenticated("Authentication required (or scrape from an allowed address).")
-        resp.data = await run_db(self.services.metrics.exposition)
+        resp.data = await run_db(self.metrics.exposition)
         resp.content_type = CONTENT_TYPE
         resp.cache_control = ["no-store"]

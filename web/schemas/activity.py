@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from web.fields import UtcDateTime
 from web.schemas.common import CursorMeta
 from web.validation import CursorQuery, QueryModel
 
@@ -25,26 +26,27 @@ class _ActivityFilters(CursorQuery):
         description="Exact action (apps.start), or a prefix ending in * (apps.*).",
     )
     outcome: Outcome | None = None
-    to: dt.datetime | None = Field(
+    to: UtcDateTime | None = Field(
         None, description="Only entries before this time (ISO 8601, exclusive; UTC if no zone)."
     )
 
 
 # ``from`` is a keyword, so the field is declared by name: the query validation and the
 # OpenAPI document both key on field names, which an alias would not satisfy.
+_FROM: dict[str, Any] = {
+    "from": (
+        UtcDateTime | None,
+        Field(
+            None,
+            description="Only entries at or after this time (ISO 8601; UTC if no zone).",
+        ),
+    )
+}
 ActivityQuery = create_model(
     "ActivityQuery",
     __base__=_ActivityFilters,
     __doc__="Filters of the activity feed; newest first, cursor pages.",
-    **{
-        "from": (
-            dt.datetime | None,
-            Field(
-                None,
-                description="Only entries at or after this time (ISO 8601; UTC if no zone).",
-            ),
-        )
-    },
+    **_FROM,
 )
 
 

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from control.commands import services as commands
+from control.apps import schedule as app_schedule
+from control.apps.services import SORTABLE
 from control.enums import CommandFlag, FatalFlag, RunStatus, RuntimeStatus
 from control.errors import InvalidInput
+from web.fields import TIME_ZONES, UtcDateTime
 from web.schemas.common import PageMeta
-from web.validation import PageQuery, PatchModel
+from web.validation import Invalid, PageQuery, PatchModel, sort_field
+
+Verdict = Literal["slow", "stalled", "missed", "low_output", "failing"]
+HealthFilter = Literal["slow", "stalled", "missed", "low_output", "failing", "unhealthy", "ok"]
 
 
 class AppListQuery(PageQuery):
@@ -22,6 +28,12 @@ class AppListQuery(PageQuery):
     disabled: bool | None = None
     is_service: bool | None = None
     q: str | None = Field(None, min_length=1, max_length=128, description="Text in id or name.")
+    health: HealthFilter | None = Field(
+        None,
+        description="Apps holding this health verdict now; 'unhealthy': any verdict, "
+        "'ok': none (docs/health.md).",
+    )
+    sort: str | None = sort_field(SORTABLE)
 
 
 class LastRuntime(BaseModel):
@@ -35,6 +47,13 @@ class Progress(BaseModel):
     current: int | None
     total: int | None
     updated: dt.datetime | None
+    percent: float | None = Field(description="current / total, in percent.")
+    eta_seconds: float | None = Field(
+        description="Seconds left at the current run's average throughput, counted from "
+        "'updated': (total - current) / (current / (updated - current run started)); "
+        "null without a current run."
+    )
+    eta: dt.datetime | None = Field(description="'updated' plus eta_seconds.")
 
 
 class AppSummary(BaseModel):
@@ -51,20 +70,32 @@ class AppSummary(BaseModel):
     timezone: str
     next_run: dt.datetime | None
     progress: Progress
-    last_runtime: LastRuntime | None
-
-
-class ProgressDetail(Progress):
-    percent: float | None = Field(description="current / total, in percent.")
-    eta_seconds: float | None = Field(
-        description="Seconds left at the current run's average throughput, counted from "
-        "'updated': (total - current) / (current / (updated - run started))."
+    last_run: LastRuntime | None = Field(
+        description="The grid's 'Last run': the current run while the app runs (ended "
+        "null), else the last finished run."
     )
-    eta: dt.datetime | None = Field(description="'updated' plus eta_seconds.")
+    last_runtime: LastRuntime | None = Field(description="The last finished run.")
+    health: list[Verdict] = Field(
+        default_factory=list,
+        description="The health verdicts the app holds now; empty when healthy "
+        "(GET /apps/{app_id}/health has the evidence).",
+    )
+
+
+class HostingAgent(BaseModel):
+    name: str | None = Field(
+        description="The agent running the app or holding it for a slot; null when none says so."
+    )
+    online: bool | None = Field(description="Whether that agent beat within its timeout.")
+    waiting_for_slot: bool = Field(
+        description="Queued on that agent until a slot frees (why it is still SCHEDULED)."
+    )
 
 
 class AppDetail(AppSummary):
-    progress: ProgressDetail  # type: ignore[assignment]
+    agent: HostingAgent | None = Field(
+        None, description="From the agents' heartbeats (GET only; not in PATCH answers)."
+    )
     description: str
     settings: dict[str, Any]
     fatal_reason: str | None
@@ -97,21 +128,47 @@ class GroupsResponse(BaseModel):
     data: list[GroupCounts] = Field(description="Every group that has an app, by name.")
 
 
+def _cron_list(value: str) -> str:
+    item = rf"(?:\*|{value}(?:-{value})?)(?:/[1-9][0-9]?)?"
+    return rf"{item}(?:,{item})*"
+
+
+# For the document: the five cron fields (``*``, values, ranges, lists, steps) within their
+# bounds; every string it matches passes croniter (validate_schedule is still the rule).
+CRON_SHAPE = "^{}$".format(
+    " ".join(
+        _cron_list(value)
+        for value in (
+            r"[0-5]?[0-9]",
+            r"(?:[01]?[0-9]|2[0-3])",
+            r"(?:0?[1-9]|[12][0-9]|3[01])",
+            r"(?:0?[1-9]|1[0-2])",
+            r"[0-7]",
+        )
+    )
+)
+
+
 class AppPatch(PatchModel):
     """Configuration fields to change; omitted fields keep their values."""
 
-    settings: dict[str, Any] | None = Field(
+    settings: dict[str, Any] | SkipJsonSchema[None] = Field(
         None, description="The app's settings JSON object; replaces the whole object."
     )
     schedule: str | None = Field(
         None,
+        min_length=1,
         max_length=120,
+        json_schema_extra={"pattern": CRON_SHAPE},
         description="Five-field cron expression (minute hour day month weekday), read in "
         "'timezone'; null removes the schedule.",
     )
-    timezone: str | None = Field(None, max_length=64, description="IANA time zone name.")
-    disabled: bool | None = None
-    next_run: dt.datetime | None = Field(
+    timezone: (
+        Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={"enum": TIME_ZONES})]
+        | SkipJsonSchema[None]
+    ) = Field(None, description="IANA time zone name.")
+    disabled: bool | SkipJsonSchema[None] = None
+    next_run: UtcDateTime | None = Field(
         None,
         description="Next run (UTC unless an offset is given). Omitted, it is recomputed "
         "from the schedule when the schedule or time zone changes.",
@@ -123,9 +180,9 @@ class AppPatch(PatchModel):
         if value is None:
             return None
         try:
-            return commands.validate_schedule(value)
+            return app_schedule.validate_schedule(value)
         except InvalidInput as exc:
-            raise ValueError(exc.message) from None
+            raise Invalid(exc.message) from None
 
     @field_validator("timezone")
     @classmethod
@@ -133,13 +190,13 @@ class AppPatch(PatchModel):
         if value is None:
             return None
         try:
-            return commands.validate_timezone(value)
+            return app_schedule.validate_timezone(value)
         except InvalidInput as exc:
-            raise ValueError(exc.message) from None
+            raise Invalid(exc.message) from None
 
     @field_validator("settings", "timezone", "disabled", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
-            raise ValueError("cannot be null")
+            raise Invalid("cannot be null")
         return value

@@ -5,31 +5,35 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from control.auth.roles import Role
 from web.validation import BodyModel
+
+# ``grant_type`` may be omitted (or null in JSON) but the document does not offer null:
+# an OAuth2 form, which these bodies may also be, has no way to say it.
 
 
 class PasswordGrant(BodyModel):
     """JSON ``{"username", "password"}`` or the OAuth2 password form."""
 
-    username: str = Field(
+    username: str = Field(  # type: ignore[pydantic-alias]  # either name is accepted
         min_length=3, max_length=254, validation_alias=AliasChoices("username", "email")
     )
     password: str = Field(min_length=1, max_length=1024)
-    grant_type: Literal["password"] | None = None
+    grant_type: Literal["password"] | SkipJsonSchema[None] = None
     scope: str | None = Field(None, max_length=200)
 
 
 class RefreshGrant(BodyModel):
     refresh_token: str = Field(min_length=10, max_length=4096)
-    grant_type: Literal["refresh_token"] | None = None
+    grant_type: Literal["refresh_token"] | SkipJsonSchema[None] = None
 
 
 class ClientCredentialsGrant(BodyModel):
     client_id: str = Field(min_length=3, max_length=64)
     client_secret: str = Field(min_length=8, max_length=256)
-    grant_type: Literal["client_credentials"] | None = None
+    grant_type: Literal["client_credentials"] | SkipJsonSchema[None] = None
     scope: str | None = Field(None, max_length=200)
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from control.db.models import naive_utc
 from control.enums import LogLevel
 from control.logs.services import DEFAULT_LIMIT, EXPORT_MAX_ROWS
+from web.fields import UtcDateTime
 from web.schemas.common import CursorMeta
-from web.validation import QueryModel
+from web.validation import Invalid, QueryModel
 
 LEVEL_NAMES = [level.name for level in LogLevel]
 MAX_LEVEL = 100
@@ -24,15 +24,15 @@ def _parse_level(value: Any) -> Any:
         number = value
     else:
         text = str(value).strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():  # int() also reads other scripts' digits
             number = int(text)
         else:
             try:
                 return int(LogLevel[text.upper()])
             except KeyError:
-                raise ValueError(LEVEL_ERROR) from None
+                raise Invalid(LEVEL_ERROR) from None
     if number is not None and not 0 <= number <= MAX_LEVEL:
-        raise ValueError(LEVEL_ERROR)
+        raise Invalid(LEVEL_ERROR)
     return number
 
 
@@ -67,12 +67,12 @@ class LogFilters(QueryModel):
         description="Minimum level: DEBUG, INFO, WARNING, ERROR, CRITICAL (any case) or a "
         "number; WARNING returns WARNING, ERROR and CRITICAL.",
     )
-    since: dt.datetime | None = Field(
+    since: UtcDateTime | None = Field(
         None,
         alias="from",
         description="Only records at or after this time (ISO 8601; UTC if no zone).",
     )
-    until: dt.datetime | None = Field(
+    until: UtcDateTime | None = Field(
         None,
         alias="to",
         description="Only records before this time (ISO 8601, exclusive; UTC if no zone).",
@@ -85,8 +85,6 @@ class LogFilters(QueryModel):
         "and search operators are ignored.",
     )
     runtime: str | None = Field(None, min_length=1, max_length=200, description="Runtime id.")
-
-    _naive_utc = field_validator("since", "until")(naive_utc)
 
 
 class LogListQuery(LogFilters):

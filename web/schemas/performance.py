@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from control.db.models import naive_utc
+from web.fields import UtcDateTime
 from web.schemas.common import CursorMeta
 from web.validation import CursorQuery, QueryModel
 
@@ -19,14 +19,12 @@ Bucket = Literal["hour", "day"]
 class _Window(QueryModel):
     """``from`` (inclusive) and ``to`` (exclusive); a time without a zone is UTC."""
 
-    since: dt.datetime | None = Field(
+    since: UtcDateTime | None = Field(
         None, alias="from", description="From this time, inclusive (ISO 8601; UTC if no zone)."
     )
-    until: dt.datetime | None = Field(
+    until: UtcDateTime | None = Field(
         None, alias="to", description="Before this time, exclusive (ISO 8601; UTC if no zone)."
     )
-
-    _naive_utc = field_validator("since", "until")(naive_utc)
 
 
 class FunctionLogQuery(CursorQuery, _Window):

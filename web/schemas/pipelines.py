@@ -8,8 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from control.enums import PipelineStatus
+from control.pipelines.services import SORTABLE
 from web.schemas.common import PageMeta
-from web.validation import PageQuery, QueryModel
+from web.validation import PageQuery, QueryModel, sort_field
 
 Period = Literal["last_1h", "last_24h", "last_7d"]
 
@@ -22,6 +23,7 @@ class TaskListQuery(PageQuery):
     status: PipelineStatus | None = None
     stage: str | None = Field(None, max_length=32, description="Exact current stage.")
     app: str | None = Field(None, max_length=128, description="Exact app id.")
+    sort: str | None = sort_field(SORTABLE)
 
 
 class TaskSummary(BaseModel):
@@ -120,3 +122,33 @@ class PipelineErrors(BaseModel):
 
 class PipelineErrorsResponse(BaseModel):
     data: PipelineErrors
+
+
+class StagesQuery(QueryModel):
+    period: Period = Field("last_24h", description="Tasks created within this window.")
+
+
+class StageCell(BaseModel):
+    stage: str
+    total: int = Field(description="Tasks of the type now in this stage.")
+    failed: int = Field(description="Of them, failed in this stage.")
+    by_status: dict[str, int] = Field(description="Every status, zero included.")
+
+
+class StageRow(BaseModel):
+    document_type: str
+    total: int
+    failed: int
+    cells: list[StageCell] = Field(description="One per stage of ``stages``, in its order.")
+
+
+class StageMatrix(BaseModel):
+    period: Period
+    since: dt.datetime = Field(description="Start of the window (inclusive).")
+    until: dt.datetime = Field(description="End of the window (exclusive).")
+    stages: list[str] = Field(description="The stages seen, in pipeline order.")
+    document_types: list[StageRow] = Field(description="By document type, A-Z.")
+
+
+class StageMatrixResponse(BaseModel):
+    data: StageMatrix

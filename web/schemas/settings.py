@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from control.auth.roles import Role
+from web.fields import TIME_ZONES, PlainText
 from web.schemas.common import PageMeta
 from web.validation import BodyModel, QueryModel
 
@@ -24,9 +25,20 @@ class DisplaySettings(BaseModel):
     date_format: DateFormat
 
 
+class SavedView(BaseModel):
+    path: str = Field(
+        max_length=500,
+        pattern=r"^/dashboard/(apps(/[^?#\s]*)?)?(\?[^#\s]*)?$",
+        description="The Program Manager's path and query (filter, search, sort).",
+    )
+
+
 class UserSettings(BaseModel):
     timezone: str = Field(description="IANA time zone name, e.g. Europe/Berlin.")
     display: DisplaySettings
+    views: dict[str, SavedView] = Field(
+        default_factory=dict, description="The dashboard's saved views, by name."
+    )
 
 
 class DisplayPatch(BodyModel):
@@ -35,15 +47,35 @@ class DisplayPatch(BodyModel):
     date_format: DateFormat | None = None
 
 
+class SavedViewPatch(BodyModel):
+    path: str = Field(
+        max_length=500,
+        pattern=r"^/dashboard/(apps(/[^?#\s]*)?)?(\?[^#\s]*)?$",
+        description="The Program Manager's path and query (filter, search, sort).",
+    )
+
+
+ViewName = Annotated[str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)]
+
+
 class SettingsPatch(BodyModel):
     """Only the given keys change; ``null`` restores a key's default; unknown keys: 422."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     timezone: str | None = Field(
-        None, min_length=1, max_length=64, description="IANA time zone name, e.g. Europe/Berlin."
+        None,
+        min_length=1,
+        max_length=64,
+        description="IANA time zone name, e.g. Europe/Berlin.",
+        json_schema_extra={"enum": [*TIME_ZONES, None]},
     )
     display: DisplayPatch | None = None
+    views: dict[ViewName, SavedViewPatch | None] | None = Field(
+        None,
+        max_length=20,
+        description="Saved views to add or replace by name; null as a value deletes one.",
+    )
 
 
 class UserSettingsResponse(BaseModel):
@@ -61,7 +93,9 @@ class ApiKeyListQuery(QueryModel):
 class ApiKeyCreate(BodyModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=100, description="What the key is for.")
+    name: PlainText = Field(
+        min_length=1, max_length=100, description="What the key is for (one line of text)."
+    )
     role: Role | None = Field(
         None, description="The key's role; default the caller's, never above it."
     )

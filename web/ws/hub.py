@@ -3,9 +3,16 @@
 The hub subscribes to the event bus once, at start-up, and on each event puts the
 event's JSON (serialised once) into the outbox of every client whose filter matches.
 Each client's writer task drains its own outbox, so a client that reads slowly only
-fills its own outbox: when it is full the oldest frame is dropped, and the client is
-told with one ``{"type": "dropped", "data": {"count": n}}`` frame before the next one
+fills its own outbox: when it is behind, the oldest frames are dropped, and the client
+is told with one ``{"type": "dropped", "data": {"count": n}}`` frame before the next one
 it gets. Nobody else waits for it.
+
+"Behind" means more than ``limit`` frames waiting *and* the oldest of them waiting longer
+than ``GRACE`` seconds. A burst that arrives all at once (the Redis listener hands the
+loop a whole pipelined batch before any writer runs, and a loaded machine stalls the loop
+now and then) can put more than ``limit`` frames in the outbox of a client that reads
+promptly; that client gets them all. Memory stays bounded: past ``BURST_FACTOR`` times
+``limit`` the oldest are dropped whatever their age.
 
 It also counts connections per client address and per user for the limits, and runs
 with the app's lifespan (``process_startup`` / ``process_shutdown``): it installs its
@@ -17,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 from control.events.interface import EventBus, Unsubscribe
@@ -29,14 +38,25 @@ from web.ws.filters import Filter
 log = logging.getLogger(__name__)
 
 LISTEN_WAIT = 3.0  # seconds start-up waits for the bus subscription (Redis)
+GRACE = 1.0  # seconds a client may take to catch up with a burst before frames are dropped
+BURST_FACTOR = 4  # an outbox never holds more than this many times its limit
 
 
 class Outbox:
-    """A bounded queue of frames for one client; the oldest go first when it is full."""
+    """A bounded queue of frames for one client; the oldest go first when it is behind."""
 
-    def __init__(self, limit: int) -> None:
-        self._items: deque[tuple[int, str]] = deque()
+    def __init__(
+        self,
+        limit: int,
+        *,
+        grace: float = GRACE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._items: deque[tuple[int, float, str]] = deque()
         self._limit = limit
+        self._ceiling = limit * BURST_FACTOR
+        self._grace = grace
+        self._clock = clock
         self._seq = 0
         self._unreported = 0
         self.dropped = 0
@@ -47,15 +67,20 @@ class Outbox:
         return len(self._items)
 
     def put(self, text: str) -> None:
-        """Queue a frame; when full, drop the oldest and count it for the notice."""
+        """Queue a frame; when the client is behind, drop the oldest down to the limit."""
         if self._finished:
             return
-        if len(self._items) >= self._limit:
-            self._items.popleft()
-            self._unreported += 1
-            self.dropped += 1
+        now = self._clock()
         self._seq += 1
-        self._items.append((self._seq, text))
+        self._items.append((self._seq, now, text))
+        if len(self._items) > self._limit and (
+            len(self._items) > self._ceiling or now - self._items[0][1] > self._grace
+        ):
+            lost = len(self._items) - self._limit
+            for _ in range(lost):
+                self._items.popleft()
+            self._unreported += lost
+            self.dropped += lost
         self._ready.set()
 
     def mark(self) -> int:
@@ -64,8 +89,8 @@ class Outbox:
 
     def insert_at(self, mark: int, text: str) -> None:
         """Queue a frame before every frame put after ``mark`` (the limit does not apply)."""
-        index = next((i for i, (seq, _) in enumerate(self._items) if seq > mark), len(self._items))
-        self._items.insert(index, (mark, text))
+        index = next((i for i, item in enumerate(self._items) if item[0] > mark), len(self._items))
+        self._items.insert(index, (mark, self._clock(), text))
         self._ready.set()
 
     def finish(self) -> None:
@@ -80,7 +105,7 @@ class Outbox:
                 count, self._unreported = self._unreported, 0
                 return protocol.dropped(count)
             if self._items:
-                return self._items.popleft()[1]
+                return self._items.popleft()[2]
             if self._finished:
                 return None
             self._ready.clear()

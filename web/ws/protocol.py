@@ -22,6 +22,9 @@ Close codes:
 4408  too many invalid messages (``MAX_BAD_MESSAGES``)
 4429  too many connections for this user (``DC_WS_MAX_CONNECTIONS_PER_USER``) or this
       address (``DC_WS_MAX_CONNECTIONS_PER_IP``)
+4430  too many messages: the client sent faster than ``DC_WS_MESSAGES_PER_SECOND``
+      beyond a burst of ``DC_WS_MESSAGE_BURST`` (an ``error`` frame ``RATE_LIMITED``
+      comes first); reconnect after a pause
 ====  =================================================================================
 
 A handshake from a browser page whose ``Origin`` is not in ``DC_CORS_ORIGINS`` is
@@ -65,6 +68,7 @@ class Close(IntEnum):
     FORBIDDEN = 4403
     TOO_MANY_BAD_MESSAGES = 4408
     TOO_MANY_CONNECTIONS = 4429
+    TOO_MANY_MESSAGES = 4430
 
 
 # -- client messages -----------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """``WS /api/v1/ws/dashboard`` and ``WS /api/v1/ws/logs``: parse the URL, run a session.
 
 The protocol, the close codes and the limits are described in :mod:`web.ws.protocol`
-and ``docs/websockets.md``. Both routes are in ``web/permissions.py`` (method
-``WEBSOCKET``); the session checks the role there once the ``auth`` message arrives.
+and ``docs/websockets.md``. Each responder declares its roles (``@allow``); the session
+checks them once the ``auth`` message arrives.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import falcon
 import falcon.asgi
 
-from web.wiring import Services
+from control.auth.credentials import CredentialVerifier
+from web.permissions import READ, allow, roles_of
+from web.wiring import LiveSettings
 from web.ws.filters import DASHBOARD_TYPES, LOG_TYPES
 from web.ws.hub import Hub
 from web.ws.protocol import BadMessage, Subscribe, parse_query
@@ -25,13 +27,19 @@ LOG_QUERY = ("app", "level", "backfill")  # anything else in the URL is ignored
 class DashboardSocket:
     """Every event type but ``log.entry`` until the client subscribes otherwise."""
 
-    def __init__(self, services: Services, hub: Hub) -> None:
-        self.services = services
+    def __init__(self, live: LiveSettings, credentials: CredentialVerifier, hub: Hub) -> None:
+        self.live = live
+        self.credentials = credentials
         self.hub = hub
 
+    @allow(READ)
     async def on_websocket(self, req: falcon.asgi.Request, ws: falcon.asgi.WebSocket) -> None:
         initial = Subscribe(type="subscribe")
-        await Session(self.services, self.hub, req, ws, DASHBOARD, initial).run()
+        roles = roles_of(self.on_websocket)
+        session = Session(
+            self.live, self.credentials, self.hub, req, ws, DASHBOARD, initial, roles=roles
+        )
+        await session.run()
 
 
 class LogsSocket:
@@ -39,10 +47,12 @@ class LogsSocket:
 
     Routed at ``/ws/logs`` and, under the spec's name, ``/logs/stream``."""
 
-    def __init__(self, services: Services, hub: Hub) -> None:
-        self.services = services
+    def __init__(self, live: LiveSettings, credentials: CredentialVerifier, hub: Hub) -> None:
+        self.live = live
+        self.credentials = credentials
         self.hub = hub
 
+    @allow(READ)
     async def on_websocket(self, req: falcon.asgi.Request, ws: falcon.asgi.WebSocket) -> None:
         params = {name: req.get_param(name) for name in LOG_QUERY if req.has_param(name)}
         problem = None
@@ -50,4 +60,8 @@ class LogsSocket:
             initial = parse_query(params)
         except BadMessage as exc:
             initial, problem = Subscribe(type="subscribe"), str(exc)
-        await Session(self.services, self.hub, req, ws, LOGS, initial, problem).run()
+        roles = roles_of(self.on_websocket)
+        session = Session(
+            self.live, self.credentials, self.hub, req, ws, LOGS, initial, problem, roles=roles
+        )
+        await session.run()

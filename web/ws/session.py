@@ -23,18 +23,21 @@ import contextlib
 import logging
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import falcon
 import falcon.asgi
 
+from control.auth.credentials import CredentialVerifier
 from control.auth.principal import Principal
-from control.db.models import utcnow
+from control.auth.roles import Role
+from control.clock import utcnow
 from control.errors import Unauthenticated, Unavailable
 from control.events.backfill import recent_log_events
 from control.events.types import EventType
-from web.permissions import allowed_roles
-from web.wiring import Services
+from web.wiring import LiveSettings
 from web.ws import protocol
+from web.ws.budget import BackfillBudget, MessageRate
 from web.ws.filters import Filter
 from web.ws.hub import Client, Hub, Outbox
 from web.ws.protocol import Auth, BadMessage, Close, Ping, Subscribe, Unsubscribe, frame
@@ -56,11 +59,7 @@ class Feed:
 
 def owner_key(principal: Principal) -> str:
     """Whose connection this is, for the per-user limit (a user's keys count as theirs)."""
-    if principal.user_id is not None:
-        return f"user:{principal.user_id}"
-    if principal.client_id is not None:
-        return f"service:{principal.client_id}"
-    return f"{principal.kind}:{principal.subject}"
+    return principal.owner
 
 
 class Session:
@@ -68,22 +67,30 @@ class Session:
 
     def __init__(
         self,
-        services: Services,
+        live: LiveSettings,
+        credentials: CredentialVerifier,
         hub: Hub,
         req: falcon.asgi.Request,
         ws: falcon.asgi.WebSocket,
         feed: Feed,
         initial: Subscribe,
         query_error: str | None = None,
+        *,
+        roles: frozenset[Role] | None,
     ) -> None:
-        self.services = services
-        self.settings = services.settings
+        self.credentials = credentials
+        self.settings = live.settings  # as the socket opens
         self.hub = hub
         self.req = req
         self.ws = ws
         self.feed = feed
         self.initial = initial
         self.query_error = query_error
+        self.roles = roles  # declared by the route's responder (web/permissions.py)
+        self.rate = MessageRate(
+            self.settings.ws_messages_per_second, self.settings.ws_message_burst
+        )
+        self.backfill = BackfillBudget(self.settings.ws_backfill_per_minute)
 
     async def run(self) -> None:
         """Serve the connection until it closes; never raises."""
@@ -128,7 +135,7 @@ class Session:
     # -- authentication ------------------------------------------------------------------
 
     def _verify(self, auth: Auth) -> Principal:
-        credentials = self.services.credentials
+        credentials = self.credentials
         if auth.token is not None:
             return credentials.bearer(auth.token)
         assert auth.api_key is not None
@@ -142,8 +149,7 @@ class Session:
             return None, (Close.UNAUTHENTICATED, "invalid credentials")
         except Unavailable:
             return None, (Close.INTERNAL, "credentials cannot be checked now; retry later")
-        roles = allowed_roles(self.feed.route, "WEBSOCKET")
-        if roles is None or principal.role not in roles:
+        if self.roles is None or principal.role not in self.roles:
             return None, (Close.FORBIDDEN, "your role may not use this feed")
         return principal, None
 
@@ -196,11 +202,12 @@ class Session:
             writer = asyncio.create_task(self._write(client))
             watchdog = asyncio.create_task(self._watch(client, principal, credential))
             tasks = [reader, writer, watchdog]
-            done, _ = await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
+            waiting: list[asyncio.Future[Any]] = [*tasks, stop]
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             first = next(t for t in (stop, watchdog, reader, writer) if t in done)
             outcome = first.result()
-            for task in (reader, watchdog):
-                task.cancel()
+            for running in (reader, watchdog):
+                running.cancel()
             if outcome is not None and not writer.done():
                 client.outbox.finish()
                 with contextlib.suppress(TimeoutError):
@@ -229,6 +236,9 @@ class Session:
         while True:
             try:
                 text = await self.ws.receive_text()
+                if not self.rate.allow():
+                    client.outbox.put(protocol.error("message rate exceeded", "RATE_LIMITED"))
+                    return Close.TOO_MANY_MESSAGES, "too many messages"
                 await self._handle(client, protocol.parse(text))
                 continue
             except falcon.WebSocketDisconnected:
@@ -263,11 +273,18 @@ class Session:
         mark = client.outbox.mark()
         client.filter = subscription
         client.outbox.put(frame("subscribed", subscription.describe()))
-        if not message.backfill:
-            return
+        granted = self.backfill.take(message.backfill)
+        if granted:
+            await self._backfill(client, subscription, granted, mark)
+        if granted < message.backfill:
+            limit = self.backfill.per_minute
+            text = f"backfill is limited to {limit} events a minute per socket; {granted} sent"
+            client.outbox.put(protocol.error(text, code="BACKFILL_LIMITED"))
+
+    async def _backfill(self, client: Client, subscription: Filter, count: int, mark: int) -> None:
         try:
             events = await asyncio.to_thread(
-                recent_log_events, subscription.app, subscription.level, message.backfill
+                recent_log_events, subscription.app, subscription.level, count
             )
         except Exception:
             log.exception("log backfill failed")

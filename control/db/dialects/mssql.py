@@ -27,8 +27,8 @@ import datetime as dt
 import logging
 import re
 import uuid
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, ParamSpec, cast
 from urllib.parse import parse_qsl, unquote, urlparse
 
 from peewee import (
@@ -53,6 +53,7 @@ from peewee import (
     Function,
     IndexMetadata,
     Insert,
+    Model,
     ModelSelect,
     Node,
     NodeList,
@@ -66,7 +67,6 @@ from peewee import (
     ViewMetadata,
     _savepoint,
     fn,
-    is_model,
 )
 from playhouse.migrate import SchemaMigrator, operation
 
@@ -105,6 +105,17 @@ _PASSWORD_ITEM = re.compile(r"(?i)\b(PWD|PASSWORD)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;
 
 # Connection-string keywords the URL itself provides.
 _URL_KEYWORDS = frozenset({"driver", "server", "database", "uid", "pwd", "user id", "password"})
+
+
+def _is_model(obj: object) -> bool:
+    """A model class (peewee's ``is_model``, which its stubs do not declare)."""
+    return isinstance(obj, type) and issubclass(obj, Model)
+
+
+def _is_insert(obj: object) -> bool:
+    """An INSERT query, as a flag: the callers read its private attributes, which
+    peewee's stubs do not declare, so the type is not narrowed to ``Insert``."""
+    return isinstance(obj, Insert)
 
 
 def quote_identifier(*parts: str | None) -> str:
@@ -177,7 +188,7 @@ def _lock_hint(for_update: Any) -> str:
 
 
 def _source_table(source: Any) -> Any:
-    return source._meta.table if is_model(source) else source
+    return source._meta.table if _is_model(source) else source
 
 
 class _Secret:
@@ -208,38 +219,47 @@ class MSSQLContext(Context):
 
     __slots__ = ("_guards",)
 
+    # peewee's Context keeps the SQL text and parameters in these slots; its stubs name
+    # the slots but not their types.
+    _sql: list[str]
+    _values: list[Any]
+
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
         self._guards: list[tuple[int, str]] = []
 
     # -- nodes ------------------------------------------------------------------------
 
+    def _base_sql(self, obj: Any) -> MSSQLContext:
+        """``obj`` rendered by peewee's own ``Context.sql`` (unannotated in its stubs)."""
+        return cast(MSSQLContext, super().sql(obj))  # type: ignore[no-untyped-call]  # peewee stub
+
     def sql(self, obj: Any) -> MSSQLContext:
         if isinstance(obj, Entity):
             return self.literal(quote_identifier(*obj._path))
-        if isinstance(obj, Insert) and obj._on_conflict is not None:
+        if _is_insert(obj) and obj._on_conflict is not None:
             return self._merge(obj)
         if isinstance(obj, SelectBase) and self.scope != SCOPE_COLUMN:
             return self._select(obj)
-        if isinstance(obj, Table) or is_model(obj):
+        if isinstance(obj, Table) or _is_model(obj):
             return self._table(obj)
         if isinstance(obj, Expression) and not isinstance(obj, _Like):
             if obj.op in (OP.LIKE, OP.ILIKE):
-                return super().sql(self._like(obj))
+                return self._base_sql(self._like(obj))
         elif isinstance(obj, SQL) and not obj.params:
             match = _WIDE_TYPE.fullmatch(obj.sql)
             if match and int(match.group(1)) > 4000:
                 return self.literal("NVARCHAR(MAX)")  # NVARCHAR(n) stops at 4000
-        return super().sql(obj)
+        return self._base_sql(obj)
 
     def _table(self, obj: Any) -> MSSQLContext:
         hint = self.state.mssql_lock_hint
         if hint and self.scope == SCOPE_SOURCE and not self.state.in_projection:
             of = self.state.mssql_lock_of
             if of is None or _source_table(obj) in of:
-                super().sql(obj)
+                self._base_sql(obj)
                 return self.literal(hint)
-        return super().sql(obj)
+        return self._base_sql(obj)
 
     def _select(self, query: Any) -> MSSQLContext:
         """Render a SELECT (or compound SELECT) with T-SQL paging, ordering and locks."""
@@ -250,8 +270,11 @@ class MSSQLContext(Context):
         # columns referring to ``query`` resolve to the alias given to the clone.
         clone._hash = query._hash
 
+        # a flag, not an isinstance() narrowing: the private attributes read below are
+        # not in peewee's stubs
+        is_select = isinstance(query, Select)
         lock_hint = lock_of = None
-        if isinstance(query, Select):
+        if is_select:
             if query._for_update is not None:
                 clone._for_update = None
                 lock_hint = _lock_hint(query._for_update)
@@ -269,7 +292,7 @@ class MSSQLContext(Context):
             if (
                 limit is not None
                 and (offset is None or _is_zero(offset))
-                and isinstance(query, Select)
+                and is_select
                 and query._returning
             ):
                 # A bare LIMIT is SELECT TOP (n): no ORDER BY needed, DISTINCT-safe.
@@ -295,7 +318,7 @@ class MSSQLContext(Context):
             clone._order_by = None
 
         with self(mssql_lock_hint=lock_hint, mssql_lock_of=lock_of):
-            return super().sql(clone)
+            return self._base_sql(clone)
 
     def _merge(self, query: Any) -> MSSQLContext:
         """An upsert (``on_conflict*()``) as ``MERGE ... WITH (HOLDLOCK)``.
@@ -383,7 +406,8 @@ class MSSQLContext(Context):
 
     @staticmethod
     def _projection_item(column: Any, position: int, is_source: bool) -> Any:
-        node, alias = (column.node, column._alias) if isinstance(column, Alias) else (column, None)
+        is_alias = isinstance(column, Alias)  # a flag: ``_alias`` is not in peewee's stubs
+        node, alias = (column.node, column._alias) if is_alias else (column, None)
         if isinstance(node, Function) and (node.name or "").upper() == "EXISTS":
             # T-SQL has no boolean values: EXISTS is only a predicate.
             node = Case(None, ((node, SQL("1")),), SQL("0"))
@@ -397,8 +421,9 @@ class MSSQLContext(Context):
     def _top(query: Any, clone: Any, count: Node, pk_only: bool) -> None:
         """Put ``TOP (n)`` before the first projected column of ``clone``."""
         columns = list(clone._returning)
+        is_model_select = isinstance(query, ModelSelect)  # a flag: see _is_insert
         if (
-            isinstance(query, ModelSelect)
+            is_model_select
             and query._is_default
             and pk_only
             and len(columns) > 1
@@ -406,7 +431,7 @@ class MSSQLContext(Context):
         ):
             # The subquery form of a default model select projects the primary key.
             columns = [query.model._meta.primary_key]
-        if isinstance(query, ModelSelect):
+        if is_model_select:
             clone._is_default = False
         top = NodeList((SQL("TOP ("), count, SQL(")")), glue="")
         columns[0] = NodeList((top, columns[0]))
@@ -452,7 +477,7 @@ class MSSQLContext(Context):
             # UUIDField stores 32 hex digits; UNIQUEIDENTIFIER wants a GUID, which pyodbc
             # binds natively from uuid.UUID.
             value = uuid.UUID(hex=value)
-        return super().value(value, converter=False, add_param=add_param)
+        return cast(MSSQLContext, super().value(value, converter=False, add_param=add_param))
 
     # -- keywords ---------------------------------------------------------------------
 
@@ -492,7 +517,7 @@ class MSSQLContext(Context):
 
     def __sql__(self, ctx: Context) -> Context:
         self._apply_guards()
-        return super().__sql__(ctx)
+        return cast(Context, super().__sql__(ctx))  # type: ignore[no-untyped-call]  # peewee stub
 
 
 class _MSSQLSavepoint(_savepoint):
@@ -544,7 +569,7 @@ class MSSQLDatabase(Database):
     context_class = MSSQLContext
     migrator_class: ClassVar[type[SchemaMigrator]]  # set below, after MSSQLMigrator
 
-    field_types: ClassVar[dict[str, str]] = {
+    field_types: dict[str, str] = {
         "AUTO": "INT IDENTITY(1,1)",
         "BIGAUTO": "BIGINT IDENTITY(1,1)",
         "BIGINT": "BIGINT",
@@ -567,7 +592,7 @@ class MSSQLDatabase(Database):
     }
     # Keyed by the operator peewee emits. The default collation is case-insensitive,
     # so ILIKE is LIKE; ``contains()``'s ESCAPE clause is kept (see MSSQLContext._like).
-    operations: ClassVar[dict[str, str]] = {"ILIKE": "LIKE", "#": "^", "||": "+"}
+    operations: dict[str, str] = {"ILIKE": "LIKE", "#": "^", "||": "+"}
     param = "?"
     quote = "[]"
     use_concat_function = True  # string concatenation as CONCAT(a, b)
@@ -588,7 +613,7 @@ class MSSQLDatabase(Database):
         self._password = _Secret(password) if password is not None else None
         super().__init__(database, **kwargs)
 
-    def init(self, database: str, password: str | None = None, **kwargs: Any) -> None:
+    def init(self, database: str | None, password: str | None = None, **kwargs: Any) -> None:
         if password is not None:
             self._password = _Secret(password)
         super().init(database, **kwargs)
@@ -645,7 +670,7 @@ class MSSQLDatabase(Database):
     # -- connections ------------------------------------------------------------------
 
     def _connection_string(self) -> str:
-        text = self.database
+        text: str = self.database
         if self._password is not None:
             secret = self._password.reveal().replace("}", "}}")
             text = f"{text.rstrip(';')};PWD={{{secret}}}"
@@ -701,12 +726,12 @@ class MSSQLDatabase(Database):
     def execute_sql(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         if params:
             params = [self.adapt_param(p) for p in params]
-        return super().execute_sql(sql, params)
+        return super().execute_sql(sql, params)  # type: ignore[no-untyped-call]  # peewee stub
 
     def execute(self, query: Any, **context_options: Any) -> Any:
-        ctx = self.get_sql_context(**context_options)
+        ctx = cast(MSSQLContext, self.get_sql_context(**context_options))  # our context_class
         sql, params = ctx.sql(query).query()
-        if isinstance(query, Insert) and not query._returning and not query._as_rowcount:
+        if _is_insert(query) and not query._returning and not query._as_rowcount:
             sql = sql.removesuffix(";") + IDENTITY_SUFFIX  # MERGE ends with ';'
 
         return self.execute_sql(sql, params)
@@ -765,7 +790,7 @@ class MSSQLDatabase(Database):
         return [row[0] for row in rows]
 
     def table_exists(self, table_name: Any, schema: str | None = None) -> bool:
-        if is_model(table_name):
+        if _is_model(table_name):
             schema = table_name._meta.schema
             table_name = table_name._meta.table_name
         rows = self._rows(
@@ -953,7 +978,16 @@ class MSSQLDatabase(Database):
         return fn.NEWID()
 
 
-class MSSQLMigrator(SchemaMigrator):
+_P = ParamSpec("_P")
+
+
+def _operation(method: Callable[_P, object]) -> Callable[_P, Any]:
+    """playhouse's ``@operation`` (untyped): the decorated method returns an
+    ``Operation`` that the migrator runs later."""
+    return cast("Callable[_P, Any]", operation(method))
+
+
+class MSSQLMigrator(SchemaMigrator):  # type: ignore[misc]  # playhouse.migrate has no types
     """``playhouse.migrate`` operations in T-SQL."""
 
     explicit_create_foreign_key = False  # inline REFERENCES works in ALTER TABLE ADD
@@ -961,6 +995,11 @@ class MSSQLMigrator(SchemaMigrator):
     transactional_ddl = True
 
     database: MSSQLDatabase
+    # What the untyped base's helpers return here: the database's context (MSSQLContext),
+    # and ``_alter_table``/``_alter_column`` hand back the context they were given.
+    make_context: Callable[[], MSSQLContext]
+    _alter_table: Callable[[MSSQLContext, str], MSSQLContext]
+    _alter_column: Callable[[MSSQLContext, str, str], MSSQLContext]
 
     def _object_name(self, table: str) -> str:
         return quote_identifier(self.schema, table)
@@ -995,7 +1034,7 @@ class MSSQLMigrator(SchemaMigrator):
             [objname, newname],
         )
 
-    @operation
+    @_operation
     def alter_add_column(
         self, table: str, column_name: str, field: Field, allow_not_null: bool = False
     ) -> Context:
@@ -1013,7 +1052,7 @@ class MSSQLMigrator(SchemaMigrator):
             self.add_inline_fk_sql(ctx, field)
         return ctx
 
-    @operation
+    @_operation
     def drop_column(self, table: str, column_name: str, cascade: bool = True) -> list[Any]:
         """Drop the column after what SQL Server will not drop with it.
 
@@ -1043,15 +1082,15 @@ class MSSQLMigrator(SchemaMigrator):
         )
         return steps
 
-    @operation
+    @_operation
     def drop_foreign_key_constraint(self, table: str, column_name: str) -> Context:
         return self._drop_constraint(table, self.get_foreign_key_constraint(table, column_name))
 
-    @operation
+    @_operation
     def rename_column(self, table: str, old_name: str, new_name: str) -> SQL:
         return self._rename(quote_identifier(self.schema, table, old_name), new_name, "COLUMN")
 
-    @operation
+    @_operation
     def rename_table(self, old_name: str, new_name: str) -> SQL:
         return self._rename(self._object_name(old_name), new_name)
 
@@ -1062,15 +1101,15 @@ class MSSQLMigrator(SchemaMigrator):
             .literal(" NULL" if null else " NOT NULL")
         )
 
-    @operation
+    @_operation
     def add_not_null(self, table: str, column: str) -> Context:
         return self._alter_nullability(table, column, null=False)
 
-    @operation
+    @_operation
     def drop_not_null(self, table: str, column: str) -> Context:
         return self._alter_nullability(table, column, null=True)
 
-    @operation
+    @_operation
     def alter_column_type(self, table: str, column: str, field: Field, cast: Any = None) -> Context:
         if cast is not None:
             raise NotSupportedError(
@@ -1084,7 +1123,7 @@ class MSSQLMigrator(SchemaMigrator):
             .literal(" NULL" if field.null else " NOT NULL")
         )
 
-    @operation
+    @_operation
     def add_column_default(self, table: str, column: str, default: Any) -> Context:
         if default is None:
             raise ValueError("`default` must be not None/NULL.")
@@ -1100,12 +1139,12 @@ class MSSQLMigrator(SchemaMigrator):
             ctx.sql(node)
         return ctx.literal(" FOR ").sql(Entity(column))
 
-    @operation
+    @_operation
     def drop_column_default(self, table: str, column: str) -> list[Context]:
         names = self.database.default_constraints(table, column, self.schema)
         return [self._drop_constraint(table, name) for name in names]
 
-    @operation
+    @_operation
     def drop_index(self, table: str, index_name: str) -> Context:
         return self._drop_index_ctx(table, index_name)
 
@@ -1135,7 +1174,7 @@ def _install_migrator_dispatch() -> None:
         return current(cls, database, schema=schema)
 
     from_database._honours_migrator_class = True  # type: ignore[attr-defined]
-    SchemaMigrator.from_database = classmethod(from_database)  # type: ignore[method-assign,assignment]
+    SchemaMigrator.from_database = classmethod(from_database)
 
 
 _install_migrator_dispatch()

@@ -9,6 +9,7 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
+    Database,
     DateTimeField,
     FloatField,
     ForeignKeyField,
@@ -17,7 +18,7 @@ from peewee import (
     SmallIntegerField,
     TextField,
 )
-from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
 SQLITE_FTS = (
     "CREATE VIRTUAL TABLE logs_fts USING fts5("
@@ -34,7 +35,7 @@ SQLITE_FTS = (
 POSTGRES_FTS = ("CREATE INDEX logs_message_fts ON logs USING GIN (to_tsvector('simple', message))",)
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     class Base(Model):
         class Meta:
             database = db
@@ -161,6 +162,7 @@ def up(migrator, db):
             )
 
     db.create_tables([Apps, Runtime, Logs, PipelineTask, FunctionLog])
+    statements: tuple[str, ...]
     if isinstance(migrator, SqliteMigrator):
         statements = SQLITE_FTS
     elif isinstance(migrator, PostgresqlMigrator):
@@ -168,11 +170,11 @@ def up(migrator, db):
     else:  # MSSQL full-text needs a catalog the DBA owns; search falls back to LIKE.
         statements = ()
     for sql in statements:
-        db.execute_sql(sql)
+        db.execute_sql(sql)  # type: ignore[no-untyped-call]  # peewee stub
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     for table in ("logs_fts",):
-        db.execute_sql(f"DROP TABLE IF EXISTS {table}")
+        db.execute_sql(f"DROP TABLE IF EXISTS {table}")  # type: ignore[no-untyped-call]  # peewee stub
     for table in ("function_log", "pipeline_task", "logs", "runtime", "apps"):
         migrator.migrate(migrator.drop_table(table))

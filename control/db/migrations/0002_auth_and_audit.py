@@ -4,15 +4,17 @@ from peewee import (
     AutoField,
     BooleanField,
     CharField,
+    Database,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
     Model,
     TextField,
 )
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     class Base(Model):
         class Meta:
             database = db
@@ -107,7 +109,7 @@ def up(migrator, db):
     db.create_tables([User, ServiceClient, ApiKey, RefreshToken, RevokedToken, AuditLog])
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     for table in (
         "audit_log",
         "revoked_token",

@@ -5,10 +5,11 @@ reads "oldest unpublished first" from it. SQLite, PostgreSQL and MSSQL (a filter
 index) all support it.
 """
 
-from peewee import AutoField, CharField, DateTimeField, IntegerField, Model, TextField
+from peewee import AutoField, CharField, Database, DateTimeField, IntegerField, Model, TextField
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     class Base(Model):
         class Meta:
             database = db
@@ -54,6 +55,6 @@ def up(migrator, db):
     db.create_tables([Command, Outbox])
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     for table in ("outbox", "command"):
         migrator.migrate(migrator.drop_table(table))

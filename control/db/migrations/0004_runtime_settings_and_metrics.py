@@ -4,10 +4,20 @@
 setting, its value as JSON text); ``system_metric`` the host samples, indexed by time.
 """
 
-from peewee import AutoField, CharField, DateTimeField, FloatField, IntegerField, Model, TextField
+from peewee import (
+    AutoField,
+    CharField,
+    Database,
+    DateTimeField,
+    FloatField,
+    IntegerField,
+    Model,
+    TextField,
+)
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     class Base(Model):
         class Meta:
             database = db
@@ -38,6 +48,6 @@ def up(migrator, db):
     db.create_tables([RuntimeSetting, SystemMetric])
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     for table in ("system_metric", "runtime_setting"):
         migrator.migrate(migrator.drop_table(table))

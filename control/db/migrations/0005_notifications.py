@@ -8,15 +8,17 @@ from peewee import (
     AutoField,
     BooleanField,
     CharField,
+    Database,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
     Model,
     TextField,
 )
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     class Base(Model):
         class Meta:
             database = db
@@ -83,6 +85,6 @@ def up(migrator, db):
     db.create_tables([NotificationChannel, NotificationDelivery, DeadJob])
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     for table in ("dead_job", "notification_delivery", "notification_channel"):
         migrator.migrate(migrator.drop_table(table))

@@ -7,15 +7,17 @@ same job, which is what makes a redelivered job safe.
 from peewee import (
     AutoField,
     CharField,
+    Database,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
     Model,
     TextField,
 )
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     class Base(Model):
         class Meta:
             database = db
@@ -24,7 +26,7 @@ def up(migrator, db):
     class BulkJob(Base):
         id = CharField(max_length=32, primary_key=True)
         command = CharField(max_length=16)
-        filter = TextField(default="{}")
+        filter = TextField(default="{}")  # type: ignore[assignment]  # a column named like Model.filter
         app_ids = TextField(default="[]")
         status = CharField(max_length=17, default="queued", index=True)
         matched = IntegerField(default=0)
@@ -59,6 +61,6 @@ def up(migrator, db):
     db.create_tables([BulkJob, BulkJobItem])
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     for table in ("bulk_job_item", "bulk_job"):
         migrator.migrate(migrator.drop_table(table))

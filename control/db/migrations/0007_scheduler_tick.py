@@ -4,10 +4,11 @@ One row per fired ``(job, tick)``; the composite primary key makes a second repl
 insert of the same tick fail. Old rows are pruned by the scheduler.
 """
 
-from peewee import CharField, CompositeKey, DateTimeField, IntegerField, Model
+from peewee import CharField, CompositeKey, Database, DateTimeField, IntegerField, Model
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     class Base(Model):
         class Meta:
             database = db
@@ -25,5 +26,5 @@ def up(migrator, db):
     db.create_tables([SchedulerTick])
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(migrator.drop_table("scheduler_tick"))

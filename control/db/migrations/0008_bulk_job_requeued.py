@@ -5,12 +5,13 @@ A job left ``queued`` (its message never reached the broker, or was lost) is re-
 the worker had its chance.
 """
 
-from peewee import DateTimeField
+from peewee import Database, DateTimeField
+from playhouse.migrate import SchemaMigrator
 
 
-def up(migrator, db):
+def up(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(migrator.add_column("bulk_job", "requeued_at", DateTimeField(null=True)))
 
 
-def down(migrator, db):
+def down(migrator: SchemaMigrator, db: Database) -> None:
     migrator.migrate(migrator.drop_column("bulk_job", "requeued_at"))

@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 from peewee import Database
 
-from control.agent.agent import Agent, AgentConfig
+from control.agent.agent import Agent
 from control.agent.commands import MemorySource, binding_patterns
+from control.agent.config import AgentConfig
 from control.agent.logwriter import LogBatcher
 from control.agent.registry import Registry
+from control.apps.models import Apps
 from control.commands.memory_transport import MemoryTransport
 from control.commands.relay import relay_once
 from control.commands.services import Actor, issue_command
-from control.db.models import Apps
 from tests import agent_apps
 from tests.factories import make_app
 

@@ -11,8 +11,9 @@ from control.agent import Cancelled, CancelToken, current_call, function_log
 from control.agent.context import AppContext
 from control.agent.functionlog import set_recorder
 from control.agent.logwriter import LogBatcher
-from control.db.models import FunctionLog, PipelineTask
 from control.enums import PipelineStatus
+from control.performance.models import FunctionLog
+from control.pipelines.models import PipelineTask
 from tests import agent_apps
 from tests.factories import make_app
 
@@ -99,6 +100,40 @@ def test_current_call_is_the_innermost_block(ctx):
     inner, outer = _rows()
     assert (inner.function_name, inner.solved, inner.failed) == ("inner", 0, 1)
     assert (outer.function_name, outer.solved, outer.failed) == ("outer", 2, 0)
+
+
+def test_inner_calls_go_in_with_the_outermost_one_in_batches(ctx, monkeypatch):
+    monkeypatch.setattr("control.agent.functionlog.FLUSH_ROWS", 100)
+
+    @ctx.function_log(task_size=len)
+    def parse(items):
+        return {"solved": len(items) - 1, "failed": 1}
+
+    with ctx.function_log("crawl", task_size=250) as call:
+        for i in range(130):
+            parse([i, i])
+        assert len(_rows()) == 100  # a full batch went in; the rest wait for the block
+        for i in range(120):
+            parse([i, i, i])
+        call.solved = 250
+    rows = _rows()
+    assert [r.function_name for r in rows] == ["parse"] * 250 + ["crawl"]
+    assert [r.task_size for r in rows] == [2] * 130 + [3] * 120 + [250]
+    assert {(r.solved, r.failed) for r in rows[:130]} == {(1, 1)}
+    assert (rows[-1].solved, rows[-1].failed) == (250, 0)
+    assert {(r.app, r.runtime) for r in rows} == {(ctx.app_id, "20250115_073000_x")}
+    assert all(r.started is not None and r.runtime_seconds >= 0 for r in rows)
+    assert [r.id for r in rows] == sorted(r.id for r in rows)
+
+
+def test_muting_writes_the_waiting_rows_and_nothing_after(ctx):
+    with ctx.function_log("outer"):
+        with ctx.function_log("inner"):
+            pass
+        assert _rows() == []  # waits for the outer call
+        ctx.mute()  # the run is abandoned: what ended is written, what ends later not
+        assert [r.function_name for r in _rows()] == ["inner"]
+    assert [r.function_name for r in _rows()] == ["inner"]
 
 
 def test_progress_and_tally_are_kept_in_memory(ctx):

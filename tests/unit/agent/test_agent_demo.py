@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from control.agent.registry import Registry
-from control.db.models import Apps
+from control.apps.models import Apps
 from control.demo import apps as demo
 from control.demo.seed import FAILING_ENTRYPOINT, LIVE_SCHEDULES, seed_demo
 

@@ -7,8 +7,10 @@ import time
 
 from control.agent.context import AppContext
 from control.agent.logwriter import LogBatcher
-from control.db.models import Logs
-from control.events import EventType
+from control.events import Event, EventType
+from control.events.memory import MemoryBus
+from control.events.publish import install, uninstall
+from control.logs.models import Logs
 from tests.agent_apps import wait_for
 from tests.factories import make_app
 
@@ -97,3 +99,68 @@ def test_rows_wait_while_the_database_is_unreachable(db, monkeypatch):
     monkeypatch.undo()
     assert batcher.flush() == 3
     assert sorted(m for (m,) in Logs.select(Logs.message).tuples()) == ["m1", "m2", "m3"]
+
+
+def test_a_batch_goes_out_on_the_process_bus_as_one_event_per_row(db):
+    app = make_app()
+    bus = MemoryBus()
+    received: list[Event] = []
+    bus.subscribe(received.append)
+    install(bus)
+    try:
+        batcher = LogBatcher(batch_size=5, interval=60)  # the default publisher: the bus
+        ctx = AppContext(app_id=app.id, runtime_id="r1", settings={}, batcher=batcher)
+        for i in range(7):
+            ctx.log.warning("record %s", i)
+        batcher.close()
+    finally:
+        uninstall(bus)
+    rows = list(Logs.select().order_by(Logs.id))
+    assert [e.type for e in received] == [EventType.LOG_ENTRY] * 7
+    assert [e.data["id"] for e in received] == [r.id for r in rows]
+    assert [e.data["message"] for e in received] == [f"record {i}" for i in range(7)]
+    first = received[0].data
+    assert (first["level"], first["level_no"], first["app"]) == ("WARNING", 30, app.id)
+    assert set(first) == {
+        "id",
+        "app",
+        "runtime",
+        "level",
+        "level_no",
+        "module",
+        "function",
+        "message",
+        "timestamp",
+    }
+    assert bus.stats().published == 7
+
+
+def test_the_writer_thread_survives_a_database_it_cannot_reach(db, monkeypatch):
+    import contextlib
+
+    app = make_app()
+
+    @contextlib.contextmanager
+    def unreachable():
+        raise ConnectionError("database down")
+        yield
+
+    def down(rows):
+        raise ConnectionError("database down")
+
+    monkeypatch.setattr("control.agent.logwriter.connected", unreachable)
+    monkeypatch.setattr("control.agent.logwriter.insert_logs", down)
+    batcher = LogBatcher(batch_size=5, interval=0.05, publish_events=False).start()
+    try:
+        ctx = AppContext(app_id=app.id, runtime_id=None, settings={}, batcher=batcher)
+        for i in range(12):  # two batches and more: the app is not held up by the outage
+            ctx.log.info("m%s", i)
+        time.sleep(0.3)
+        assert batcher.written == 0
+        monkeypatch.undo()
+        wait_for(lambda: Logs.select().count() == 12, timeout=5)
+    finally:
+        batcher.close()
+    assert [m for (m,) in Logs.select(Logs.message).order_by(Logs.id).tuples()] == [
+        f"m{i}" for i in range(12)
+    ]

@@ -7,12 +7,19 @@ import time
 
 import pytest
 
+from control import __version__
 from control.agent.stale import RESTARTED
+from control.agents import services as agents
+from control.agents.models import Agent as AgentRow
+from control.apps.models import Apps
+from control.clock import utcnow
 from control.commands.models import Command, CommandStatus
 from control.commands.services import Actor, issue_command
-from control.db.models import Apps, FunctionLog, Logs, Runtime, utcnow
 from control.enums import CommandFlag, FatalFlag, RunStatus, RuntimeStatus
 from control.errors import Conflict
+from control.logs.models import Logs
+from control.performance.models import FunctionLog
+from control.runtimes.models import Runtime
 from tests.agent_apps import wait_for
 from tests.factories import make_runtime
 
@@ -50,11 +57,17 @@ def test_start_runs_the_app_and_acknowledges_the_command(make_agent, app_for, co
     assert issued.status is CommandStatus.ACKNOWLEDGED
     assert issued.acknowledged_by == "agent test-agent"
 
-    agent.batcher.flush()
-    messages = [m for (m,) in Logs.select(Logs.message).where(Logs.runtime == runtime.id).tuples()]
+    def run_lines() -> list[str] | None:
+        """The run's log lines once its last one ("Run completed …", written just after
+        the runtime's end is recorded) is in."""
+        agent.batcher.flush()
+        lines = Logs.select(Logs.message).where(Logs.runtime == runtime.id)
+        found = [m for (m,) in lines.order_by(Logs.timestamp, Logs.id).tuples()]
+        return found if found and found[-1].startswith("Run completed in ") else None
+
+    messages = wait_for(run_lines)
     assert messages[0] == f"Starting {app.id} on test-agent (command)"
     assert "quick run over 4 items" in messages
-    assert messages[-1].startswith("Run completed in ")
     calls = {
         f.function_name: (f.task_size, f.solved, f.failed)
         for f in FunctionLog.select().where(FunctionLog.runtime == runtime.id)
@@ -87,13 +100,14 @@ def test_an_app_ignoring_stop_is_forced_after_the_grace_period(make_agent, app_f
     agent = make_agent(stop_grace=0.5).start()
     command(app.id, "START")
     wait_for(lambda: _app(app.id).run_status is RunStatus.RUNNING)
-    thread = agent.active()[app.id].thread
+    # the claim marks the app RUNNING just before the agent lists the run as active
+    thread = wait_for(lambda: agent.active().get(app.id)).thread
     began = time.monotonic()
     command(app.id, "STOP")
     (runtime,) = wait_for(lambda: _ended(app.id))
     assert 0.4 < time.monotonic() - began < 5
     assert runtime.status is RuntimeStatus.STOPPED
-    assert agent.active() == {}
+    wait_for(lambda: agent.active() == {})  # just after the runtime's end is recorded
     thread.join(timeout=5)  # ForcedStop reached the abandoned thread
     assert not thread.is_alive()
     agent.batcher.flush()
@@ -217,3 +231,59 @@ def test_a_duplicate_message_is_handled_once(make_agent, app_for):
     wait_for(lambda: _ended(app.id))
     assert agent.commands.handled == 1
     assert len(_runtimes(app.id)) == 1
+
+
+def test_recorded_progress_is_published_as_runtime_progress(make_agent, app_for, command):
+    from control.events import Event, EventType
+    from control.events.memory import MemoryBus
+    from control.events.publish import install, uninstall
+
+    bus = MemoryBus()
+    heard: list[Event] = []
+    bus.subscribe(lambda e: heard.append(e) if e.type is EventType.RUNTIME_PROGRESS else None)
+    install(bus)
+    try:
+        app = app_for("test.long", settings={"items": 400, "delay": 0.02})
+        make_agent(stop_grace=5.0).start()
+        command(app.id, "START")
+        wait_for(lambda: len(heard) >= 2)
+        command(app.id, "STOP")
+        wait_for(lambda: _ended(app.id))
+    finally:
+        uninstall(bus)
+        bus.close()
+    first, second = heard[0], heard[1]
+    assert first.data["app"] == app.id
+    assert first.data["runtime"] == _runtimes(app.id)[0].id
+    assert first.data["total"] == 400
+    assert 0 <= first.data["current"] < second.data["current"] <= 400
+    # throttled: about one a second per run, not one per agent tick (0.25 s)
+    assert (second.timestamp - first.timestamp).total_seconds() >= 0.9
+
+
+def test_the_agent_beats_its_slots_runs_and_waiting_apps(make_agent, app_for, command):
+    slow = [app_for("test.long", settings={"items": 1000, "delay": 0.01}) for _ in range(2)]
+    service = app_for("test.service", is_service=True)
+    agent = make_agent(concurrency=1).start()
+    for app in (*slow, service):
+        command(app.id, "START")
+
+    expected = sorted([slow[0].id, service.id])
+
+    def row() -> AgentRow | None:
+        found = AgentRow.get_or_none(AgentRow.name == "test-agent")
+        if found is None or found.queued != [slow[1].id] or sorted(found.running) != expected:
+            return None
+        return found
+
+    seen = wait_for(row)
+    assert seen.busy == 1  # the service takes no slot
+    assert seen.slots == 1
+    assert seen.groups == ["agenttest"]
+    assert seen.version == __version__
+    hosting = agents.hosting(slow[1].id, offline_after=30)
+    assert hosting == {"name": "test-agent", "online": True, "waiting_for_slot": True}
+    agent.stop(grace=0.5)
+    last = AgentRow.get(AgentRow.name == "test-agent")
+    assert last.running == []
+    assert last.queued == []

@@ -8,11 +8,14 @@ import re
 import pytest
 
 from control.agent.context import Counts
-from control.agent.runner import claim_run, finish_run
+from control.agent.runtimes import claim_run, finish_run
 from control.agent.stale import LOST, close_stale_runtimes
-from control.commands.services import next_fire
-from control.db.models import Apps, Logs, Runtime, utcnow
+from control.apps.models import Apps
+from control.apps.schedule import next_fire
+from control.clock import utcnow
 from control.enums import FatalFlag, RunStatus, RuntimeStatus
+from control.logs.models import Logs
+from control.runtimes.models import Runtime
 from tests.factories import make_app, make_runtime
 
 

@@ -46,6 +46,7 @@ def test_password_policy(length, ok):
 
 
 def test_weaker_hash_is_rehashed_on_login(db):
+    from control.audit.context import AuditContext
     from control.auth.models import User
     from control.auth.roles import Role
     from control.auth.sessions import SessionService
@@ -62,7 +63,7 @@ def test_weaker_hash_is_rehashed_on_login(db):
     services = build_services(load_settings(), store=MemoryStore())
     assert isinstance(services.sessions, SessionService)
     assert isinstance(services.tokens, TokenService)
-    services.sessions.login("old@example.com", "an old password", "127.0.0.1")
+    services.sessions.login("old@example.com", "an old password", AuditContext(ip="127.0.0.1"))
     stored = User.get_by_id(user.id).password_hash
     assert stored != user.password_hash
     assert not passwords.needs_rehash(stored)

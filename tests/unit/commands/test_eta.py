@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from control.apps.services import eta_seconds, progress
+from control.apps.run_state import eta_seconds, progress
 
 START = dt.datetime(2025, 1, 15, 7, 30)
 

@@ -16,10 +16,11 @@ import orjson
 import pika
 import pytest
 
+from control.commands import pipelined_publisher
 from control.commands.memory_transport import MemoryTransport, Message, topic_matches
 from control.commands.messages import EXCHANGE, command_headers, routing_key
 from control.commands.rabbitmq_transport import RabbitMQTransport
-from control.commands.transport import CommandTransport
+from control.commands.transport import CommandTransport, Confirmed, Outgoing
 from control.errors import Unavailable
 from tests.tcp_proxy import TcpProxy
 
@@ -172,6 +173,21 @@ def test_messages_arrive_in_publishing_order(harness, words):
     assert [m.message_id for m in inbox.take(20)] == ids
 
 
+def test_a_batch_arrives_in_order_and_is_confirmed_whole(harness, words):
+    group, parent = words
+    inbox = harness.bind(f"{group}.{parent}.*")
+    batch = [
+        Outgoing(f"{group}.{parent}.app{i % 3}", b"{}", f"b{i:03d}", {"dc-kind": "command"})
+        for i in range(300)
+    ]
+    assert harness.transport.publish_many(batch) == Confirmed(300)
+    got = inbox.take(300)
+    assert [m.message_id for m in got] == [m.message_id for m in batch]
+    assert {m.routing_key for m in got} == {f"{group}.{parent}.app{i}" for i in range(3)}
+    assert all(m.headers == {"dc-kind": "command"} for m in got)
+    assert harness.transport.publish_many([]) == Confirmed(0)
+
+
 def test_a_message_nobody_binds_is_dropped_without_error(harness, words):
     group, parent = words
     harness.transport.publish(f"{group}.{parent}.unbound", b"{}", "lost")
@@ -279,13 +295,45 @@ def test_rabbitmq_recovers_from_cut_and_refused_connections(words):
         next(harness_iter)
 
 
+@pytest.mark.services
+def test_rabbitmq_a_batch_the_broker_nacks_is_confirmed_up_to_the_first_nack(words):
+    group, parent = words
+    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    channel = connection.channel()
+    channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+    # a queue that holds two messages; the broker nacks the publish of any more
+    full = channel.queue_declare(
+        "",
+        exclusive=True,
+        auto_delete=True,
+        arguments={"x-max-length": 2, "x-overflow": "reject-publish"},
+    ).method.queue
+    channel.queue_bind(full, EXCHANGE, routing_key=f"{group}.#")
+    transport = RabbitMQTransport(RABBITMQ_URL)
+    try:
+        batch = [Outgoing(f"{group}.{parent}.app", b"{}", f"n{i}") for i in range(5)]
+        outcome = transport.publish_many(batch)
+        assert outcome.count == 2
+        assert isinstance(outcome.error, Unavailable)
+        assert "nacked" in str(outcome.error)
+        with pytest.raises(Unavailable):
+            transport.publish(f"{group}.{parent}.app", b"{}", "still-full")
+        channel.queue_purge(full)
+        # the connection survives a nack: the same transport goes on
+        assert transport.publish_many(batch[2:4]) == Confirmed(2)
+    finally:
+        transport.close()
+        connection.close()
+
+
 def test_rabbitmq_socket_dropped_during_handshake_is_unavailable(monkeypatch):
     # pika reports a socket the peer closed mid-handshake as a ValueError; the relay
     # must see it as an outage (Unavailable), not crash on it
-    def dropped(params: pika.ConnectionParameters) -> None:
+    def dropped(params: pika.ConnectionParameters, **callbacks: object) -> None:
         raise ValueError("Expected connected socket, but getpeername() failed")
 
-    monkeypatch.setattr(pika, "BlockingConnection", dropped)
+    monkeypatch.setattr(pipelined_publisher, "SelectConnection", dropped)
     transport = RabbitMQTransport("amqp://guest:guest@127.0.0.1:5672/%2F")
     with pytest.raises(Unavailable):
         transport.publish("g.p.app", b"{}", "dropped")
+    transport.close()

@@ -32,6 +32,7 @@ from peewee import (
 )
 from playhouse.migrate import SchemaMigrator, SqliteMigrator
 
+from control.apps.models import Apps
 from control.apps.services import SORTABLE, AppFilter, _filtered, _with_last_runtime
 from control.db import migrate
 from control.db.database import connect_url
@@ -42,9 +43,11 @@ from control.db.dialects.mssql import (
     quote_identifier,
     redact,
 )
-from control.db.models import CORE_MODELS, Apps, Logs, Runtime
+from control.db.registry import CORE_MODELS
 from control.errors import ConfigurationError
+from control.logs.models import Logs
 from control.querying import apply_sort
+from control.runtimes.models import Runtime
 
 URL = (
     "mssql://dc_app:s3cr%3Bt%7Dpw%40x@sql.example.net:1433/datacollector"
@@ -316,12 +319,14 @@ def test_apps_page_uses_offset_fetch(db: MSSQLDatabase) -> None:
 
 
 def test_sorted_page_keeps_requested_order(db: MSSQLDatabase) -> None:
+    from control.apps.run_state import with_runs
     from control.querying import SortKey
 
-    query = apply_sort(_with_last_runtime(), [SortKey("last_run", True)], SORTABLE, Apps.id)
+    query = apply_sort(with_runs(), [SortKey("last_run", True)], SORTABLE, Apps.id)
     sql, _ = sql_of(query.paginate(2, 50))
     assert sql.endswith(
-        "ORDER BY [t2].[started] DESC, [t1].[id] ASC OFFSET 50 ROWS FETCH NEXT 50 ROWS ONLY"
+        "ORDER BY COALESCE([current_run].[started], [t2].[started]) DESC, [t1].[id] ASC "
+        "OFFSET 50 ROWS FETCH NEXT 50 ROWS ONLY"
     )
 
 

@@ -14,9 +14,10 @@ import pytest
 from croniter import croniter
 from peewee import Database
 
+from control.apps.models import Apps
+from control.clock import utcnow
 from control.db import migrate
 from control.db.database import init_database
-from control.db.models import Apps, FunctionLog, Logs, PipelineTask, Runtime, utcnow
 from control.demo.seed import SeedSummary, make_apps, seed_demo
 from control.enums import (
     CommandFlag,
@@ -26,6 +27,10 @@ from control.enums import (
     RuntimeStatus,
 )
 from control.errors import Conflict
+from control.logs.models import Logs
+from control.performance.models import FunctionLog
+from control.pipelines.models import PipelineTask
+from control.runtimes.models import Runtime
 
 NOW = dt.datetime(2025, 1, 15, 7, 30)
 DAYS = 3

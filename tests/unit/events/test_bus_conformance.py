@@ -18,7 +18,7 @@ import pytest
 from control.events import Event, EventBus, EventType, InvalidEvent
 from control.events.factory import build_bus
 from control.events.memory import MemoryBus
-from control.events.publish import install, publish, uninstall
+from control.events.publish import install, publish, publish_many, uninstall
 from control.events.redis_bus import RedisBus
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -179,6 +179,64 @@ def test_a_closed_bus_drops_without_raising(make_bus) -> None:
     assert bus.stats().dropped == 1
 
 
+def test_a_batch_arrives_as_single_events_in_order(make_bus) -> None:
+    subscriber, publisher = make_bus(), make_bus()
+    received, _ = collect(subscriber)
+    assert publisher.publish(status_event(0)) is True
+    assert publisher.publish_many([status_event(n) for n in range(1, 30)]) == 29
+    assert publisher.publish(status_event(30)) is True
+    assert wait_until(lambda: len(received) >= 31)
+    time.sleep(0.2)
+    assert [e.data["n"] for e in received] == list(range(31))
+    assert wait_until(lambda: publisher.stats().published == 31)
+    assert wait_until(lambda: subscriber.stats().received == 31)
+    body = orjson.loads(received[5].to_json())
+    assert body["type"] == "app.status_changed"
+    assert body["timestamp"].endswith("Z")
+
+
+def test_a_batch_reaches_an_asyncio_subscriber_on_its_loop(make_bus) -> None:
+    subscriber, publisher = make_bus(), make_bus()
+
+    async def main() -> list[tuple[int, bool]]:
+        loop_thread = threading.get_ident()
+        got: list[tuple[int, bool]] = []
+        done = asyncio.Event()
+
+        def on_event(event: Event) -> None:
+            got.append((event.data["n"], threading.get_ident() == loop_thread))
+            if len(got) == 20:
+                done.set()
+
+        subscriber.subscribe(on_event)
+        assert await asyncio.to_thread(subscriber.listening, WAIT)
+        events = [status_event(n) for n in range(20)]
+        assert await asyncio.to_thread(publisher.publish_many, events) == 20
+        await asyncio.wait_for(done.wait(), WAIT)
+        return got
+
+    got = asyncio.run(main())
+    assert [n for n, _ in got] == list(range(20))
+    assert all(on_loop for _, on_loop in got)
+
+
+def test_an_unserialisable_event_in_a_batch_is_refused_alone(make_bus) -> None:
+    bus = make_bus()
+    received, _ = collect(bus)
+    bad = Event.of(EventType.SYSTEM_METRIC, {"bad": object()})
+    assert bus.publish_many([status_event(1), bad, status_event(2)]) == 2
+    assert bus.stats().failed == 1
+    assert wait_until(lambda: len(received) == 2)
+    assert [e.data["n"] for e in received] == [1, 2]
+
+
+def test_a_closed_bus_drops_a_batch_without_raising(make_bus) -> None:
+    bus = make_bus()
+    bus.close()
+    assert bus.publish_many([status_event(1), status_event(2)]) == 0
+    assert bus.stats().dropped == 2
+
+
 # -- Redis outages -----------------------------------------------------------------------
 
 
@@ -271,19 +329,69 @@ def test_malformed_payloads_are_refused(raw: str) -> None:
         Event.from_json(raw)
 
 
-def test_the_ten_types() -> None:
+def test_the_twelve_types() -> None:
     assert {t.value for t in EventType} == {
         "app.status_changed",
         "app.command_sent",
         "app.fatal",
+        "app.health_changed",
         "runtime.started",
         "runtime.completed",
+        "runtime.progress",
         "log.entry",
         "system.metric",
         "pipeline.task_updated",
         "bulk.job_updated",
         "notification.sent",
     }
+
+
+def test_events_made_in_a_batch_match_single_ones() -> None:
+    data = [{"app": "scraper_a", "n": n} for n in range(3)]
+    batch = Event.many("log.entry", data)
+    assert [e.type for e in batch] == [EventType.LOG_ENTRY] * 3
+    assert [e.data for e in batch] == data
+    assert len({e.timestamp for e in batch}) == 1
+    assert batch[0].timestamp.tzinfo is not None
+    single = Event(EventType.LOG_ENTRY, data[0], batch[0].timestamp)
+    assert batch[0].to_json() == single.to_json() == batch[0].json
+    assert batch[0] == single
+    with pytest.raises(InvalidEvent):
+        Event.many("log.unknown", data)
+
+
+def test_the_process_helper_publishes_a_batch_on_the_installed_bus() -> None:
+    bus = MemoryBus()
+    received: list[Event] = []
+    bus.subscribe(received.append)
+    install(bus)
+    try:
+        assert publish_many(EventType.LOG_ENTRY, [{"app": "a", "n": n} for n in range(5)]) == 5
+        assert publish_many("log.exploded", [{}]) == 0  # never raises
+        assert publish_many(EventType.LOG_ENTRY, [{"n": 5}, {"x": object()}, {"n": 6}]) == 2
+        assert publish_many(EventType.LOG_ENTRY, []) == 0
+    finally:
+        uninstall(bus)
+    assert [e.data["n"] for e in received] == [0, 1, 2, 3, 4, 5, 6]
+    assert bus.stats().failed == 1
+
+
+def test_the_process_helper_publishes_a_batch_one_by_one_on_a_bus_without_batches() -> None:
+    class OneByOne:
+        def __init__(self) -> None:
+            self.events: list[Event] = []
+
+        def publish(self, event: Event) -> bool:
+            self.events.append(event)
+            return True
+
+    bus = OneByOne()
+    install(bus)  # type: ignore[arg-type]
+    try:
+        assert publish_many(EventType.LOG_ENTRY, [{"n": 0}, {"n": 1}]) == 2
+    finally:
+        uninstall(bus)  # type: ignore[arg-type]
+    assert [e.data["n"] for e in bus.events] == [0, 1]
 
 
 def test_build_bus_chooses_by_url() -> None:

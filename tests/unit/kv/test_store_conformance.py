@@ -201,12 +201,28 @@ def test_redis_counters_expire_with_their_window(redis_client: redis.Redis) -> N
 
 @pytest.mark.services
 def test_redis_processes_share_counters(redis_client: redis.Redis) -> None:
-    one, two = RedisStore(REDIS_URL), RedisStore(REDIS_URL)
+    clock = FakeClock()  # both "processes" read the same time: no window edge between hits
+    one, two = RedisStore(REDIS_URL, clock=clock), RedisStore(REDIS_URL, clock=clock)
     one.hit("shared", 3600)
     two.hit("shared", 3600)
     assert one.peek("shared", 3600).count == 2
     two.set_flag("shared-flag", 60)
     assert one.has_flag("shared-flag") is True
+
+
+@pytest.mark.services
+def test_redis_windows_are_fixed_and_shared(redis_client: redis.Redis) -> None:
+    # The rate limit's windows, without waiting for a minute to turn: an injected clock
+    clock = FakeClock()
+    clock.now = 1_800_000_030.0  # half a minute into a window
+    one, two = RedisStore(REDIS_URL, clock=clock), RedisStore(REDIS_URL, clock=clock)
+    assert [s.hit("ip:x", 60).count for s in (one, one, two, two)] == [1, 2, 3, 4]
+    assert one.hit("ip:x", 60).reset_at == 1_800_000_060
+    clock.advance(29.5)  # still the same window
+    assert two.hit("ip:x", 60).count == 6
+    clock.advance(1.0)  # the next one: a fresh count for every process
+    assert one.hit("ip:x", 60) == WindowCount(1, 1_800_000_120)
+    assert two.peek("ip:x", 60).count == 1
 
 
 @pytest.mark.parametrize(

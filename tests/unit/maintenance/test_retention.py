@@ -8,7 +8,9 @@ import pytest
 from peewee import Database
 
 from control.auth.models import RefreshToken, RevokedToken, User
-from control.db.models import FunctionLog, Logs, utcnow
+from control.clock import utcnow
+from control.logs.models import Logs
+from control.maintenance import retention
 from control.maintenance.retention import purge_older_than, run_retention
 from control.notifications.models import (
     ChannelType,
@@ -17,8 +19,10 @@ from control.notifications.models import (
     NotificationDelivery,
     Severity,
 )
+from control.performance.models import FunctionHour, FunctionLog
+from control.performance.rollup import roll_up
 from control.settings import load_settings
-from control.system.metrics import SystemMetric
+from control.system.models import SystemMetric
 from tests.factories import make_app, make_function_log, make_log
 
 NOW = utcnow()  # the revocation list expires against the clock
@@ -48,6 +52,25 @@ def test_old_rows_go_in_batches_and_newer_ones_stay(db: Database, monkeypatch):
     assert kept == [NOW - dt.timedelta(days=d) for d in (2, 1, 0)]
 
 
+def test_a_run_stops_between_batches_at_its_deadline_and_the_next_carries_on(
+    db: Database, monkeypatch
+):
+    with db.connection_context():
+        app = make_app()
+        for days in range(1, 8):
+            make_log(app, timestamp=NOW - dt.timedelta(days=30 + days))
+    # two batches fit before the deadline (its check, not the clock: the connection pool
+    # reads time.monotonic too)
+    checks = iter([False, False, True])
+    monkeypatch.setattr(retention, "_past", lambda until: next(checks, True))
+    cutoff = NOW - dt.timedelta(days=30)
+    assert purge_older_than(Logs, Logs.timestamp, cutoff, batch=2, until=5.0) == 4
+    monkeypatch.undo()
+    with db.connection_context():
+        assert Logs.select().count() == 3
+    assert purge_older_than(Logs, Logs.timestamp, cutoff, batch=2) == 3  # the next run
+
+
 def test_nothing_to_delete_is_zero(db: Database):
     assert purge_older_than(Logs, Logs.timestamp, NOW, batch=10) == 0
 
@@ -71,6 +94,7 @@ def test_run_retention_applies_every_rule_and_counts(db: Database):
         make_log(app, timestamp=NOW - recent)
         make_function_log(app, started=NOW - dt.timedelta(days=91))
         make_function_log(app, started=NOW - dt.timedelta(days=89))
+        roll_up(NOW)  # one rollup hour for each call: the old one goes with its call
         for at in (NOW - dt.timedelta(days=15), NOW - dt.timedelta(days=15, hours=1), NOW):
             SystemMetric.create(
                 at=at, cpu_percent=1, memory_percent=2, disk_percent=3, process_count=4
@@ -104,6 +128,7 @@ def test_run_retention_applies_every_rule_and_counts(db: Database):
     assert removed == {
         "logs": 1,
         "function_logs": 1,
+        "function_hours": 1,
         "system_metrics": 2,
         "notification_deliveries": 2,
         "refresh_tokens": 1,
@@ -112,6 +137,9 @@ def test_run_retention_applies_every_rule_and_counts(db: Database):
     with db.connection_context():
         assert Logs.select().count() == 1
         assert FunctionLog.select().count() == 1
+        assert [h.hour for h in FunctionHour.select()] == [
+            (NOW - dt.timedelta(days=89)).replace(minute=0, second=0, microsecond=0)
+        ]
         assert SystemMetric.select().count() == 1
         assert sorted(d.status.value for d in NotificationDelivery.select()) == ["queued", "sent"]
         assert [t.jti for t in RefreshToken.select()] == ["live"]

@@ -19,11 +19,13 @@ import redis
 from dramatiq.brokers.stub import StubBroker
 from peewee import Database
 
-from control.db.models import utcnow
+from control.clock import utcnow
 from control.scheduler.jobs import PeriodicJob, periodic_jobs
-from control.scheduler.lock import DatabaseTickLock, RedisTickLock, SchedulerTick, TickLock
+from control.scheduler.lock import DatabaseTickLock, RedisTickLock, TickLock
+from control.scheduler.models import SchedulerTick
 from control.scheduler.runner import SchedulerRunner, misfire_grace
 from control.settings import load_settings
+from control.tasks.dramatiq import DramatiqTaskQueue
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 TICKS = 12
@@ -75,7 +77,9 @@ def sent(broker: StubBroker) -> Counter[tuple[str, int]]:
 
 def run_two_replicas(first: TickLock, second: TickLock, broker: StubBroker) -> Counter:
     declared = jobs()
-    replicas = [SchedulerRunner(declared, lock, broker) for lock in (first, second)]
+    replicas = [
+        SchedulerRunner(declared, lock, DramatiqTaskQueue(broker)) for lock in (first, second)
+    ]
     for replica in replicas:
         replica.schedule()  # declares the queues; the APScheduler is not started
     expected: Counter[tuple[str, int]] = Counter()
@@ -103,6 +107,7 @@ def run_two_replicas(first: TickLock, second: TickLock, broker: StubBroker) -> C
     return found
 
 
+@pytest.mark.services
 def test_two_replicas_on_redis_send_each_tick_once(redis_client, stub):
     run_two_replicas(RedisTickLock(redis_client), RedisTickLock.from_url(REDIS_URL), stub)
     # the keys expire on their own
@@ -116,10 +121,11 @@ def test_two_replicas_on_the_database_send_each_tick_once(db: Database, stub):
         assert SchedulerTick.select().count() == TICKS * len(jobs())
 
 
+@pytest.mark.services
 def test_a_replica_that_lost_the_tick_sends_nothing_and_the_next_tick_fires(redis_client, stub):
     job = PeriodicJob("metrics", "sample_metrics", "maintenance", 30)
-    first = SchedulerRunner([job], RedisTickLock(redis_client), stub)
-    second = SchedulerRunner([job], RedisTickLock(redis_client), stub)
+    first = SchedulerRunner([job], RedisTickLock(redis_client), DramatiqTaskQueue(stub))
+    second = SchedulerRunner([job], RedisTickLock(redis_client), DramatiqTaskQueue(stub))
     first.schedule()
     assert first.fire(job, now=START) is True
     assert second.fire(job, now=START + 29) is False  # same tick
@@ -130,12 +136,14 @@ def test_a_replica_that_lost_the_tick_sends_nothing_and_the_next_tick_fires(redi
 
 
 def test_apscheduler_jobs_coalesce_with_a_misfire_grace_and_one_instance(stub):
-    runner = SchedulerRunner(jobs(), DatabaseTickLock(), stub)
+    runner = SchedulerRunner(jobs(), DatabaseTickLock(), DramatiqTaskQueue(stub))
     scheduled = {job.id: job for job in runner.schedule().get_jobs()}
     assert set(scheduled) == {
         "metrics",
         "retention",
         "stale_runtimes",
+        "health",
+        "rollups",
         "tokens",
         "notifications_requeue",
         "bulk_requeue",
@@ -148,9 +156,13 @@ def test_apscheduler_jobs_coalesce_with_a_misfire_grace_and_one_instance(stub):
         assert job.trigger.interval.total_seconds() == declared.interval
 
 
+@pytest.mark.services
 def test_two_running_schedulers_fire_each_tick_once(redis_client, stub):
     job = PeriodicJob("metrics", "sample_metrics", "maintenance", 1)
-    replicas = [SchedulerRunner([job], RedisTickLock.from_url(REDIS_URL), stub) for _ in range(2)]
+    replicas = [
+        SchedulerRunner([job], RedisTickLock.from_url(REDIS_URL), DramatiqTaskQueue(stub))
+        for _ in range(2)
+    ]
     for replica in replicas:
         replica.start()
     try:

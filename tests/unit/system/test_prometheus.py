@@ -137,3 +137,17 @@ def test_multiprocess_mode_reads_the_directory(db, tmp_path, monkeypatch):
     assert metrics.multiprocess_dir == str(tmp_path)
     assert "dc_apps" in text  # the database figures are read by whoever answers
     assert "process_cpu_seconds_total" not in text
+
+
+def test_health_verdicts_are_gauges_per_verdict(db):
+    from control.health.models import HealthVerdict
+    from tests.factories import make_app
+
+    a, b = make_app(), make_app()
+    HealthVerdict.create(app=a.id, verdict="slow", raised_at=NOW)
+    HealthVerdict.create(app=b.id, verdict="slow", raised_at=NOW)
+    HealthVerdict.create(app=b.id, verdict="missed", raised_at=NOW, cleared_at=NOW)
+    text = PrometheusMetrics(database_collector=DatabaseCollector()).exposition().decode()
+    assert sample_value(text, "dc_app_health", {"verdict": "slow"}) == 2
+    assert sample_value(text, "dc_app_health", {"verdict": "missed"}) == 0
+    assert sample_value(text, "dc_collector_up", {"part": "health"}) == 1

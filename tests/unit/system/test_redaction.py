@@ -8,17 +8,12 @@ import json
 import pytest
 from pydantic import SecretStr
 
+from control.errors import InvalidInput, InvalidValue
 from control.settings import Settings, load_settings
-from control.system import runtime_config
-from control.system.runtime_config import (
-    MASK,
-    InvalidChanges,
-    RuntimeSetting,
-    effective_config,
-    redact_settings,
-    redact_text,
-    validate_changes,
-)
+from control.system import settings_registry
+from control.system.models import RuntimeSetting
+from control.system.redaction import MASK, redact_settings, redact_text
+from control.system.runtime_settings import RuntimeConfig, effective_config, validate_changes
 
 JWT = "jwt-Signing-Secret-0123456789-abcdefghijklmnop"
 SECRETS = ("Sup3rS3cret", "R3disPass", "Rabb1tPass", JWT)
@@ -143,31 +138,32 @@ def test_changes_are_validated_against_the_registry():
     }
     assert validate_changes({"rate_limit_per_minute": None}) == {"rate_limit_per_minute": None}
 
-    with pytest.raises(InvalidChanges) as refused:
+    with pytest.raises(InvalidInput) as unknown:
         validate_changes({"jwt_secret": "z" * 40, "cors_origins": ["*"]})
-    assert refused.value.status == 400
-    assert [field for field, _ in refused.value.problems] == [
+    assert not isinstance(unknown.value, InvalidValue)  # a 400, web/errors.py
+    assert [field for field, _ in unknown.value.details] == [
         "changes.jwt_secret",
         "changes.cors_origins",
     ]
-    assert "restart" in refused.value.problems[0][1]
+    assert "restart" in unknown.value.details[0][1]
 
-    with pytest.raises(InvalidChanges) as refused:
+    with pytest.raises(InvalidValue) as refused:  # a 422
         validate_changes({"cors_origins": ["*"]})
-    assert refused.value.status == 422
-    assert "'*' is not allowed" in refused.value.problems[0][1]
+    assert "'*' is not allowed" in refused.value.details[0][1]
 
-    with pytest.raises(InvalidChanges) as refused:
+    with pytest.raises(InvalidValue) as refused:
         validate_changes({"max_body_bytes": True})
     assert refused.value.field == "changes.max_body_bytes"
 
 
 def test_registry_entries_are_settings():
-    for name, spec in runtime_config.REGISTRY.items():
+    for name, spec in settings_registry.REGISTRY.items():
         assert name in Settings.model_fields
         assert isinstance(spec.live, bool)
     with pytest.raises(ValueError, match="not a setting"):
-        runtime_config.register(runtime_config.SettingSpec("nope", int, "not a field", live=True))
+        settings_registry.register(
+            settings_registry.SettingSpec("nope", int, "not a field", live=True)
+        )
 
 
 def test_runtime_config_applies_live_settings_only_after_start():
@@ -175,7 +171,7 @@ def test_runtime_config_applies_live_settings_only_after_start():
         settings = load_settings(rate_limit_per_minute=100, max_body_bytes=2048)
 
     holder = Holder()
-    runtime = runtime_config.RuntimeConfig(holder)
+    runtime = RuntimeConfig(holder)
     runtime.apply({"max_body_bytes": 4096}, startup=True)
     assert holder.settings.max_body_bytes == 4096
     changed = runtime.apply({"rate_limit_per_minute": 7, "max_body_bytes": 8192})

@@ -16,15 +16,14 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage, Retries, TimeLimit
 
-import workers  # noqa: F401 - declares every actor on the process-wide broker
 from control.errors import ConfigurationError
 from control.notifications.interfaces import DeliveryFailedPermanently
 from control.scheduler.jobs import periodic_jobs
 from control.settings import load_settings
+from control.tasks import actors
 from workers import broker as broker_module
 from workers.dead_letters import DeadLetters
 from workers.embedded import EmbeddedWorker, embedded_middleware
-from workers.notifications import send_notification
 
 
 def settings(**overrides):
@@ -49,6 +48,31 @@ def test_a_rabbitmq_url_means_rabbitmq_with_publisher_confirms():
     assert (params.host, params.port, params.virtual_host) == ("rabbit.internal", 5673, "dc-vhost")
     assert params.credentials.username == "dc"
     assert not broker_module.is_in_process(built)
+    # an alarm (connection.blocked) raises instead of blocking a send for ever
+    assert params.blocked_connection_timeout == broker_module.BLOCKED_TIMEOUT_SECONDS
+    assert params.heartbeat == broker_module.HEARTBEAT_SECONDS
+
+
+def test_the_url_s_own_heartbeat_and_blocked_timeout_win():
+    url = broker_module.rabbitmq_url("amqp://h/%2F?heartbeat=5&blocked_connection_timeout=3")
+    assert url == "amqp://h/%2F?heartbeat=5&blocked_connection_timeout=3"
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_worker_connections_carry_statement_and_lock_timeouts(db, postgresql_url):
+    from control.db.database import WORKER_SESSION, connect_url
+
+    worker_db = connect_url(postgresql_url, session_options=WORKER_SESSION)
+    try:
+        with worker_db.connection_context():
+            shown = [
+                worker_db.execute_sql(f"SHOW {name}").fetchone()[0]
+                for name in ("statement_timeout", "lock_timeout")
+            ]
+    finally:
+        worker_db.close_all()
+    assert shown == ["1min", "10s"]
 
 
 def test_redis_when_asked_for():
@@ -89,11 +113,12 @@ def test_dead_letters_sit_before_retries_so_they_see_its_verdict():
     assert TimeLimit in names
 
 
-def test_the_global_broker_is_set_before_the_actors():
-    # in tests no URL is set: the process-wide broker is the in-process one
-    assert dramatiq.get_broker() is broker_module.broker
-    assert isinstance(broker_module.broker, StubBroker)
-    assert send_notification.broker is broker_module.broker
+def test_setup_sets_the_global_broker_and_declares_every_actor_on_it(stub_broker):
+    assert dramatiq.get_broker() is stub_broker
+    assert isinstance(stub_broker, StubBroker)
+    assert set(stub_broker.get_declared_actors()) == set(actors.ALL)
+    send_notification = stub_broker.get_actor("send_notification")
+    assert send_notification.broker is stub_broker
     options = send_notification.options
     assert options["max_retries"] == 5
     assert options["time_limit"] == 30_000
@@ -102,13 +127,11 @@ def test_the_global_broker_is_set_before_the_actors():
     assert send_notification.queue_name == "notifications"
 
 
-def test_the_embedded_worker_is_only_there_for_the_in_process_broker(monkeypatch):
-    assert [type(m) for m in embedded_middleware(settings())] == [EmbeddedWorker]
-    monkeypatch.setattr(broker_module, "broker", RabbitmqBroker(url="amqp://127.0.0.1:1/"))
-    import workers.embedded as embedded
-
-    monkeypatch.setattr(embedded, "default_broker", broker_module.broker)
-    assert embedded_middleware(settings()) == []
+def test_the_embedded_worker_is_only_there_for_the_in_process_broker():
+    stub = broker_module.build_broker(settings())
+    assert [type(m) for m in embedded_middleware(settings(), stub)] == [EmbeddedWorker]
+    rabbitmq = RabbitmqBroker(url="amqp://127.0.0.1:1/")
+    assert embedded_middleware(settings(), rabbitmq) == []
 
 
 def test_the_embedded_worker_runs_actors_between_startup_and_shutdown():
@@ -119,7 +142,7 @@ def test_the_embedded_worker_runs_actors_between_startup_and_shutdown():
     def mark() -> None:
         done.set()
 
-    lifecycle = EmbeddedWorker(settings(), broker=stub, worker_timeout=50)
+    lifecycle = EmbeddedWorker(settings(schedule_metrics_seconds=7), stub, worker_timeout=50)
     asyncio.run(lifecycle.process_startup({}, {}))
     try:
         assert lifecycle.worker is not None
@@ -129,14 +152,21 @@ def test_the_embedded_worker_runs_actors_between_startup_and_shutdown():
         assert lifecycle.scheduler is not None
         scheduled = {job.id for job in lifecycle.scheduler.schedule().get_jobs()}
         assert scheduled == {job.name for job in periodic_jobs(settings())}
+        # with the intervals of the settings it was given, not the environment's
+        assert {job.name: job.interval for job in lifecycle.scheduler.jobs}["metrics"] == 7
     finally:
         asyncio.run(lifecycle.process_shutdown({}, {}))
     assert lifecycle.worker is None
     assert lifecycle.scheduler is None
 
 
-def test_every_scheduled_job_names_an_actor_on_its_queue():
+def test_every_scheduled_job_names_an_actor_on_its_queue(stub_broker):
     # the scheduler sends by name without importing the actors: a typo would be silent
     for job in periodic_jobs(load_settings()):
-        actor = broker_module.broker.get_actor(job.actor)
+        actor = stub_broker.get_actor(job.actor)
         assert actor.queue_name == job.queue, job.name
+
+
+def test_every_named_actor_is_declared_on_its_queue(stub_broker):
+    for ref in actors.ALL.values():
+        assert stub_broker.get_actor(ref.name).queue_name == ref.queue, ref.name

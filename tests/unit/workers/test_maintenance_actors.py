@@ -1,4 +1,4 @@
-"""The maintenance actors on a real Worker over the process's in-process broker."""
+"""The maintenance actors on a real Worker over the in-process broker set up."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ import dramatiq
 import pytest
 from peewee import Database
 
-from control.db.models import Apps, Runtime, utcnow
+from control.apps.models import Apps
+from control.clock import utcnow
 from control.enums import RunStatus, RuntimeStatus
 from control.events.publish import install, uninstall
 from control.events.types import Event
 from control.notifications.models import ChannelType, NotificationChannel, NotificationDelivery
-from control.system.metrics import SystemMetric
+from control.runtimes.models import Runtime
+from control.system.models import SystemMetric
+from control.tasks import actors
+from control.tasks.memory import InProcessTaskQueue
 from tests.factories import make_app, make_runtime
-from workers import broker as broker_module
 from workers import maintenance
-from workers.maintenance import QUEUE, apply_retention, detect_stale_runtimes, sample_metrics
+from workers.maintenance import QUEUE
 
 
 class RecordingBus:
@@ -47,8 +50,8 @@ def bus() -> Iterator[RecordingBus]:
 
 
 @pytest.fixture
-def worker(db: Database, bus: RecordingBus) -> Iterator[dramatiq.Worker]:
-    stub = broker_module.broker
+def worker(db: Database, bus: RecordingBus, stub_broker) -> Iterator[dramatiq.Worker]:
+    stub = stub_broker
     stub.flush_all()
     running = dramatiq.Worker(stub, worker_timeout=20, worker_threads=1)
     running.start()
@@ -57,27 +60,30 @@ def worker(db: Database, bus: RecordingBus) -> Iterator[dramatiq.Worker]:
     stub.flush_all()
 
 
-def run(actor: dramatiq.Actor, running: dramatiq.Worker) -> None:
-    actor.send()
-    broker_module.broker.join(QUEUE, timeout=30_000)  # the stub re-raises a failure
+def run(ref: actors.ActorRef, running: dramatiq.Worker) -> None:
+    running.broker.get_actor(ref.name).send()
+    running.broker.join(QUEUE, timeout=30_000)  # the stub re-raises a failure
     running.join()
 
 
-def test_the_actors_are_declared_on_purpose():
-    for actor in (
-        sample_metrics,
-        apply_retention,
-        detect_stale_runtimes,
-        maintenance.cleanup_tokens,
+def test_the_actors_are_declared_on_purpose(stub_broker):
+    for ref in (
+        actors.SAMPLE_METRICS,
+        actors.APPLY_RETENTION,
+        actors.DETECT_STALE_RUNTIMES,
+        actors.CLEANUP_TOKENS,
+        actors.EVALUATE_HEALTH,
+        actors.ROLL_UP_FUNCTIONS,
     ):
-        assert actor.broker is broker_module.broker
+        actor = stub_broker.get_actor(ref.name)
+        assert actor.broker is stub_broker
         assert actor.queue_name == "maintenance"
         assert actor.options["max_retries"] == 0
         assert actor.options["time_limit"] > 0
 
 
 def test_sample_metrics_writes_a_row_and_publishes(db, bus, worker):
-    run(sample_metrics, worker)
+    run(actors.SAMPLE_METRICS, worker)
     with db.connection_context():
         rows = list(SystemMetric.select())
     assert len(rows) == 1
@@ -86,11 +92,8 @@ def test_sample_metrics_writes_a_row_and_publishes(db, bus, worker):
     assert event.data["process_count"] == rows[0].process_count
 
 
-def test_detect_stale_runtimes_closes_a_silent_run_as_failed_and_notifies(
-    db, bus, worker, monkeypatch
-):
-    enqueued: list[int] = []
-    monkeypatch.setattr(maintenance, "enqueue_delivery", enqueued.append)
+def test_detect_stale_runtimes_closes_a_silent_run_as_failed_and_notifies(db, bus):
+    tasks = InProcessTaskQueue()  # what the actor sends on, kept here
     long_ago = utcnow() - dt.timedelta(hours=1)
     with db.connection_context():
         app = make_app(run_status=RunStatus.RUNNING)
@@ -108,7 +111,7 @@ def test_detect_stale_runtimes_closes_a_silent_run_as_failed_and_notifies(
             name="ops", type=ChannelType.WEBHOOK, events=["runtime.failed"], min_severity="error"
         )
 
-    run(detect_stale_runtimes, worker)
+    maintenance.detect_stale_runtimes(tasks)
 
     with db.connection_context():
         closed = Runtime.get_by_id(stale.id)
@@ -121,7 +124,20 @@ def test_detect_stale_runtimes_closes_a_silent_run_as_failed_and_notifies(
     assert completed.data["status"] == "FAILED"
     assert completed.data["runtime"] == stale.id
     assert [d.event for d in deliveries] == ["runtime.failed"]
-    assert enqueued == [deliveries[0].id]
+    assert tasks.args_sent(actors.SEND_NOTIFICATION) == [deliveries[0].id]
+
+
+def test_detect_stale_runtimes_runs_on_a_worker(db, worker):
+    run(actors.DETECT_STALE_RUNTIMES, worker)  # nothing stale is no failure
+
+
+def test_evaluate_health_runs_on_a_worker_and_publishes_what_changed(db, bus, worker):
+    with db.connection_context():
+        app = make_app(next_run=utcnow() - dt.timedelta(days=1))
+    run(actors.EVALUATE_HEALTH, worker)
+    (changed,) = bus.of("app.health_changed")
+    assert (changed.data["app"], changed.data["verdict"]) == (app.id, "missed")
+    assert changed.data["state"] == "raised"
 
 
 def test_apply_retention_runs_on_a_worker(db, worker):
@@ -133,10 +149,35 @@ def test_apply_retention_runs_on_a_worker(db, worker):
             disk_percent=1,
             process_count=1,
         )
-    run(apply_retention, worker)
+    run(actors.APPLY_RETENTION, worker)
     with db.connection_context():
         assert SystemMetric.select().count() == 0
 
 
 def test_cleanup_tokens_runs_on_a_worker(db, worker):
-    run(maintenance.cleanup_tokens, worker)  # nothing to delete is no failure
+    run(actors.CLEANUP_TOKENS, worker)  # nothing to delete is no failure
+
+
+def test_roll_up_functions_runs_on_a_worker_and_writes_the_hours(db, worker):
+    from control.performance.models import FunctionHour
+    from control.performance.rollup import rolled_until
+    from tests.factories import make_function_log
+
+    two_hours_ago = utcnow() - dt.timedelta(hours=2)
+    with db.connection_context():
+        app = make_app()
+        make_function_log(app, function_name="fetch", started=two_hours_ago, runtime_seconds=3.0)
+        make_function_log(app, function_name="fetch", started=two_hours_ago, runtime_seconds=5.0)
+    run(actors.ROLL_UP_FUNCTIONS, worker)
+    with db.connection_context():
+        (hour,) = FunctionHour.select()
+        mark = rolled_until()
+    assert (hour.function_name, hour.calls, hour.runtime_sum, hour.runtime_max) == (
+        "fetch",
+        2,
+        8.0,
+        5.0,
+    )
+    assert hour.hour == two_hours_ago.replace(minute=0, second=0, microsecond=0)
+    assert mark is not None
+    assert two_hours_ago < mark <= utcnow()

@@ -77,8 +77,11 @@ def test_types_and_events_without_an_app() -> None:
 
 
 def test_outbox_drops_the_oldest_and_reports_once() -> None:
+    # a client that does not read: each frame arrives well after the grace period
+    ticks = iter(range(0, 100, 2))
+
     async def main() -> list[str]:
-        box = Outbox(limit=3)
+        box = Outbox(limit=3, grace=1.0, clock=lambda: float(next(ticks)))
         for n in range(10):
             box.put(f"f{n}")
         box.finish()
@@ -91,6 +94,35 @@ def test_outbox_drops_the_oldest_and_reports_once() -> None:
     assert orjson.loads(out[0])["type"] == "dropped"
     assert orjson.loads(out[0])["data"] == {"count": 7}
     assert out[1:] == ["f7", "f8", "f9"]
+
+
+def test_outbox_keeps_a_burst_a_client_drains_promptly() -> None:
+    # the loop hands a whole batch to the outbox before the writer runs: no loss for that
+    now = [0.0]
+
+    async def main() -> tuple[list[str], int]:
+        box = Outbox(limit=3, grace=1.0, clock=lambda: now[0])
+        for n in range(12):  # four times the limit, all at once
+            box.put(f"f{n}")
+        kept = [await box.get() for _ in range(12)]
+        return [k for k in kept if k is not None], box.dropped
+
+    kept, dropped = asyncio.run(main())
+    assert kept == [f"f{n}" for n in range(12)]
+    assert dropped == 0
+
+
+def test_outbox_is_bounded_by_its_ceiling_even_within_the_grace() -> None:
+    async def main() -> list[str]:
+        box = Outbox(limit=3, grace=1.0, clock=lambda: 0.0)
+        for n in range(13):  # past four times the limit
+            box.put(f"f{n}")
+        box.finish()
+        return [item async for item in _drain(box)]
+
+    out = asyncio.run(main())
+    assert orjson.loads(out[0])["data"] == {"count": 10}
+    assert out[1:] == ["f10", "f11", "f12"]
 
 
 def test_outbox_insert_at_a_mark() -> None:

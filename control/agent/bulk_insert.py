@@ -1,0 +1,109 @@
+"""Write a batch of rows to one table in the fastest way the database offers; their ids.
+
+The one dialect seam of the agent's batched writes (log records): :func:`insert_rows`
+picks the writer for the bound database once per batch.
+
+* PostgreSQL: the ids are taken from the table's sequence in one round trip
+  (``SELECT nextval(…) FROM generate_series(1, n)``), then the rows go in with
+  ``COPY … FROM STDIN`` carrying those ids. COPY skips the SQL parser and planner per
+  row that a multi-row ``INSERT … VALUES`` pays (the profile showed the INSERT's
+  ``execute`` and psycopg2's per-row ``mogrify`` as two thirds of the agent's time).
+* SQLite and SQL Server: one multi-row ``INSERT`` under the write lock, which takes
+  consecutive rowids ending at the last one.
+
+Either way a failed batch leaves no rows behind and can be retried whole: the COPY is
+one statement, committed on its own (no ``BEGIN``/``COMMIT`` round trips; inside a
+transaction the caller opened, a savepoint), the ``INSERT`` runs in a write transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from peewee import Model
+
+from control.db.database import connected, database, dialect, write_transaction
+from control.querying import primary_key
+
+_sequences: dict[str, str] = {}
+
+
+def _escape(text: str) -> str:
+    # COPY's text format: a backslash, the delimiter (tab) and line ends must be escaped
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_line(row_id: int, row: dict[str, Any], fields: Sequence[str]) -> str:
+    """One row (its id first, then ``fields``) as a line of COPY's text format, no newline."""
+    out = [str(row_id)]
+    for name in fields:
+        value = row[name]
+        if value is None:
+            out.append("\\N")
+        elif isinstance(value, str):
+            # most log text needs no escaping: four `in` scans in C beat four replaces
+            special = "\\" in value or "\t" in value or "\n" in value or "\r" in value
+            out.append(_escape(value) if special else value)
+        elif isinstance(value, dt.datetime):
+            out.append(value.isoformat(" "))
+        else:
+            out.append(str(value))
+    return "\t".join(out)
+
+
+def _sequence(model: type[Model]) -> str:
+    table = model._meta.table_name
+    if table not in _sequences:
+        cursor = database.execute_sql(
+            "SELECT pg_get_serial_sequence(%s, %s)", (table, primary_key(model).column_name)
+        )
+        (name,) = cursor.fetchone()
+        if name is None:
+            raise RuntimeError(f"{table} has no id sequence")
+        _sequences[table] = name
+    return _sequences[table]
+
+
+def _copy_postgresql(
+    model: type[Model], fields: Sequence[str], rows: list[dict[str, Any]]
+) -> list[int]:
+    cursor = database.execute_sql(
+        "SELECT nextval(%s) FROM generate_series(1, %s)", (_sequence(model), len(rows))
+    )
+    # sorted: the rows keep their order in id order whatever order the server returns
+    ids = sorted(row_id for (row_id,) in cursor.fetchall())
+    lines = [copy_line(row_id, row, fields) for row_id, row in zip(ids, rows, strict=True)]
+    buffer = io.BytesIO(("\n".join(lines) + "\n").encode())
+    meta = model._meta
+    columns = ", ".join(
+        [primary_key(model).column_name, *(meta.fields[name].column_name for name in fields)]
+    )
+    cursor = database.cursor()
+    cursor.copy_expert(f"COPY {meta.table_name} ({columns}) FROM STDIN", buffer, size=1 << 20)
+    return ids
+
+
+def _insert_portable(model: type[Model], rows: list[dict[str, Any]]) -> list[int]:
+    last = int(model.insert_many(rows).execute())
+    return list(range(last - len(rows) + 1, last + 1))
+
+
+def insert_rows(model: type[Model], fields: Sequence[str], rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (dicts with ``fields``) into ``model``'s table; their ids, in order."""
+    if not rows:
+        return []
+    with connected():
+        if dialect() == "postgresql" and not database.in_transaction():
+            # no BEGIN and COMMIT round trips: the driver runs in autocommit and one COPY
+            # is all its rows or none (the ids taken before it are not rolled back in a
+            # transaction either); inside the caller's transaction, a savepoint as below
+            return _copy_postgresql(model, fields, rows)
+        # IMMEDIATE on SQLite: a deferred transaction can lose its snapshot to another
+        # writer between its first read (the FTS triggers read) and its write, failing
+        with write_transaction():
+            if dialect() == "postgresql":
+                return _copy_postgresql(model, fields, rows)
+            return _insert_portable(model, rows)

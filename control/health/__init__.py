@@ -1,0 +1,1 @@
+"""App health: each app judged against its own history (docs/health.md)."""

@@ -1,0 +1,60 @@
+"""The runtime table (one run of an app) and the operators' notes on runs."""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BigIntegerField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    TextField,
+)
+
+from control.apps.models import Apps
+from control.clock import utcnow
+from control.db.base import BaseModel
+from control.db.fields import EnumField
+from control.enums import RuntimeStatus
+
+
+class Runtime(BaseModel):
+    """One run of an app: ``20250115_073000_scraper_company_registry``."""
+
+    id = CharField(max_length=200, primary_key=True)
+    app = ForeignKeyField(Apps, column_name="app_id", on_delete="CASCADE")
+    app_id: str  # the key's raw value, which peewee adds beside ``app``
+    started = DateTimeField(default=utcnow)
+    ended = DateTimeField(null=True)
+    status = EnumField(RuntimeStatus, default=RuntimeStatus.RUNNING)
+    trigger = CharField(max_length=16, default="schedule")  # schedule | command
+    records_total = BigIntegerField(default=0)
+    records_solved = BigIntegerField(default=0)
+    records_failed = BigIntegerField(default=0)
+    error = TextField(null=True)
+    host = CharField(max_length=255, null=True)
+    heartbeat = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "runtime"
+        indexes = (
+            (("app", "started"), False),
+            (("status", "started"), False),
+            (("status", "ended"), False),  # runs finished since (activity figures)
+            (("started",), False),
+        )
+
+
+class RunNote(BaseModel):
+    """An operator's note on a run ("upstream site down"), shown with the run."""
+
+    id = AutoField()
+    runtime = ForeignKeyField(Runtime, column_name="runtime_id", on_delete="CASCADE")
+    runtime_id: str
+    text = TextField()
+    author = CharField(max_length=254)
+    created = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "run_note"
+        indexes = ((("runtime", "created"), False),)

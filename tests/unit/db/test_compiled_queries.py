@@ -1,0 +1,73 @@
+"""Statements rendered once (control/db/compiled.py) answer exactly as peewee's own
+execution does, and always from the current data: the SQL is kept, never the rows."""
+
+from __future__ import annotations
+
+import uuid
+
+from peewee import Database
+
+from control.apps import services
+from control.apps.models import Apps
+from control.apps.run_state import with_runs
+from control.db import compiled
+from control.querying import parse_sort
+from tests.factories import make_app, make_runtime
+
+
+def list_query(group: str):
+    sort = parse_sort("-next_run", list(services.SORTABLE))
+    filtered = with_runs().where(Apps.group == group)
+    return services.apply_sort(filtered, sort, services.SORTABLE, tiebreak=Apps.id)
+
+
+def test_rows_and_count_match_peewee_and_follow_the_data(db: Database) -> None:
+    key = ("test.list", uuid.uuid4().hex)  # a fresh key: nothing kept from another test
+    for n in range(5):
+        app = make_app(id=f"compiled_{n}", group="compiled")
+        if n % 2:
+            app.last_runtime = make_runtime(app).id
+            app.save()
+    make_app(id="elsewhere", group="other")
+
+    query = list_query("compiled")
+    assert compiled.count(key, query) == query.count() == 5
+    page = compiled.rows((key, 1, 3), query.paginate(1, 3))
+    expected = list(list_query("compiled").paginate(1, 3))
+    assert [a.id for a in page] == [a.id for a in expected]
+    # the joined last run, as peewee attaches it (None where there is none)
+    assert [getattr(a.last, "id", None) for a in page] == [
+        getattr(a.last, "id", None) for a in expected
+    ]
+    assert any(getattr(a.last, "id", None) for a in page)
+
+    make_app(id="compiled_new", group="compiled")
+    # the same key again: the kept SQL, run on the data as it is now
+    assert compiled.count(key, list_query("compiled")) == 6
+    again = compiled.rows((key, 2, 3), list_query("compiled").paginate(2, 3))
+    assert [a.id for a in again] == [a.id for a in list_query("compiled").paginate(2, 3)]
+
+
+def test_tuple_rows_keyed_by_their_arguments(db: Database) -> None:
+    for n in range(3):
+        make_app(id=f"tuple_{n}", group=f"g{n}")
+
+    def ids_of(group: str) -> list[tuple[str, str]]:
+        query = Apps.select(Apps.id, Apps.group).where(Apps.group == group)
+        return compiled.tuple_rows(("test.tuples", group), query)
+
+    assert ids_of("g0") == [("tuple_0", "g0")]
+    assert ids_of("g1") == [("tuple_1", "g1")]
+    assert ids_of("g0") == [("tuple_0", "g0")]
+
+
+def test_the_app_list_reads_the_same_through_kept_statements(db: Database) -> None:
+    for n in range(4):
+        make_app(id=f"listed_{n}", group="listed")
+    sort = parse_sort("-next_run", list(services.SORTABLE))
+    listed = services.AppFilter(group="listed")
+    first = services.list_apps(listed, sort, 1, 3)
+    make_app(id="listed_late", group="listed")
+    second = services.list_apps(listed, sort, 1, 3)
+    assert (first.total, second.total) == (4, 5)
+    assert [r["id"] for r in second.rows] == [a.id for a in list_query("listed").paginate(1, 3)]
