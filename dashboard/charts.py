@@ -150,7 +150,7 @@ def empty_figure(message: str, title: str = "") -> dict[str, Any]:
                     "yref": "paper",
                     "x": 0.5,
                     "y": 0.5,
-                    "font": {"size": 13, "color": "#66758a"},
+                    "font": {"size": 13, "color": "#5b6a7e"},
                 }
             ],
         },

@@ -219,8 +219,9 @@ def chunks(job: BulkJob, size: int | None = None) -> list[tuple[int, int]]:
 
 
 def take_up(job_id: str) -> tuple[dict[str, Any], list[tuple[int, int]]]:
-    """Mark a queued or running job running; the job and its chunks still to apply (none
-    when it is finished: it is marked completed if every app has its result)."""
+    """Mark a queued or running job running (stamping ``started`` the first time); the job
+    and its chunks still to apply (none when it is finished: it is marked completed if
+    every app has its result)."""
     with connected():
         job = _job(job_id)
         if job.status in FINISHED:
@@ -229,6 +230,7 @@ def take_up(job_id: str) -> tuple[dict[str, Any], list[tuple[int, int]]]:
         BulkJob.update(
             {
                 BulkJob.status: BulkStatus.RUNNING,
+                BulkJob.started: fn.COALESCE(BulkJob.started, now),
                 BulkJob.progressed_at: now,
             }
         ).where(

@@ -72,6 +72,7 @@ def test_bulk_start_applies_app_by_app_with_results(client, fleet, sent):
 
     got = client.simulate_get(f"{API}/bulk/jobs/{job['id']}").json["data"]
     assert got["status"] == "completed"
+    assert job["created"] <= got["started"] <= got["finished"]
     assert (got["applied"], got["skipped"], got["failed"], got["done"]) == (15, 5, 0, 20)
     results = {r["app_id"]: r for r in got["results"]}
     assert len(results) == 20

@@ -354,7 +354,7 @@ def test_keyboard_search_rows_open_and_back(stack: Stack, page: tuple[sync_api.P
     traffic.assert_clean()
 
 
-def test_theme_is_remembered_and_dark_text_is_readable(
+def test_theme_is_remembered_and_text_is_readable_in_both_themes(
     stack: Stack, page: tuple[sync_api.Page, Traffic]
 ):
     tab, traffic = page

@@ -150,7 +150,7 @@ def test_time_zone_picker_saves_the_setting_and_the_grid_follows(
     tab.click("#tz-save")
     expect(tab.locator("#tz-status")).to_contain_text("Saved")
     expect(tab.locator("#tz-now")).to_contain_text("(Asia/Kolkata)")
-    screenshots(tab, "settings-saved")  # light and dark, the dark one's contrast checked
+    screenshots(tab, "settings-saved")  # light and dark, each one's contrast checked
     assert fleet.api_get(TRAVELLER, "/settings").json()["data"]["timezone"] == "Asia/Kolkata"
     # back to the grid without a reload: its first request is answered, in the new zone
     tab.locator("#nav-all").click()
