@@ -8,8 +8,8 @@ picks the writer for the bound database once per batch.
   ``COPY … FROM STDIN`` carrying those ids. COPY skips the SQL parser and planner per
   row that a multi-row ``INSERT … VALUES`` pays (the profile showed the INSERT's
   ``execute`` and psycopg2's per-row ``mogrify`` as two thirds of the agent's time).
-* SQLite and SQL Server: one multi-row ``INSERT`` under the write lock, which takes
-  consecutive rowids ending at the last one.
+* SQLite and SQL Server: multi-row ``INSERT`` statements of up to ``PORTABLE_ROWS`` rows in one
+  write transaction; each takes consecutive rowids ending at its last one.
 
 Either way a failed batch leaves no rows behind and can be retried whole: the COPY is
 one statement, committed on its own (no ``BEGIN``/``COMMIT`` round trips; inside a
@@ -27,6 +27,8 @@ from peewee import Model
 
 from control.db.database import connected, database, dialect, write_transaction
 from control.querying import primary_key
+
+PORTABLE_ROWS = 500  # rows in one multi-row INSERT (SQLite allows 32,766 variables)
 
 _sequences: dict[str, str] = {}
 
@@ -87,8 +89,13 @@ def _copy_postgresql(
 
 
 def _insert_portable(model: type[Model], rows: list[dict[str, Any]]) -> list[int]:
-    last = int(model.insert_many(rows).execute())
-    return list(range(last - len(rows) + 1, last + 1))
+    # a statement of PORTABLE_ROWS rows at most: SQLite caps the variables of one
+    ids: list[int] = []
+    for start in range(0, len(rows), PORTABLE_ROWS):
+        chunk = rows[start : start + PORTABLE_ROWS]
+        last = int(model.insert_many(chunk).execute())
+        ids.extend(range(last - len(chunk) + 1, last + 1))
+    return ids
 
 
 def insert_rows(model: type[Model], fields: Sequence[str], rows: list[dict[str, Any]]) -> list[int]:
