@@ -142,7 +142,8 @@ class LogBatcher:
         if self._thread is None:
             self.flush()
             return
-        self._wake.set()  # the background thread writes it while this one goes on
+        if not self._wake.is_set():  # once: the writer clears it before it takes rows
+            self._wake.set()  # the background thread writes it while this one goes on
         if pending >= self.max_ahead and not self._wait_for_room():
             self.flush()
 
