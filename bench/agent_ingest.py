@@ -5,10 +5,11 @@ with its indexes, the full-text GIN index included), the same ``--rows`` records
 time (50 apps, mostly INFO, messages of 40-160 characters):
 
 * the agent's path: records logged on a run's ``ctx.log`` (``logging.Logger.log``), the
-  ``RunLogHandler`` turning them into rows, the ``LogBatcher`` writing batches of 500
-  (ids from the sequence in one round trip, then ``COPY … FROM STDIN``; by its background
-  thread while the run goes on logging) and publishing one ``log.entry``
-  event per row on the in-process bus (as the embedded agent does; nobody subscribed).
+  ``RunLogger`` handing its ``RunLogHandler`` the rows, the ``LogBatcher`` writing
+  batches of 500 or more (its background thread takes whatever waits while the run goes
+  on logging; ids from the sequence in one round trip, then ``COPY … FROM STDIN``) and
+  publishing one ``log.entry`` event per row on the in-process bus (as the embedded
+  agent does; nobody subscribed).
   From one thread (one run logging), from ``--threads`` threads at once (that many runs
   logging), and from one thread with the events off;
 * ``COPY logs (…) FROM STDIN`` with psycopg2 of the same rows, the text buffer built
@@ -56,7 +57,7 @@ from _common import (
 )
 
 from control.agent.context import AppContext
-from control.agent.logwriter import DEFAULT_BATCH, LogBatcher
+from control.agent.logwriter import DEFAULT_BATCH, MAX_AHEAD, LogBatcher
 from control.db import migrate
 from control.db.database import init_database
 from control.events.memory import MemoryBus
@@ -252,7 +253,7 @@ def raw_copy(url: str, records: Sequence[Record], label: str) -> Result:
     return Result(label, len(records), seconds)
 
 
-ONE_RUN = "agent: `ctx.log` → batches of 500 + events, 1 run"
+ONE_RUN = "agent: `ctx.log` → batches + events, 1 run"
 COPY_SERIES = "raw `COPY logs FROM STDIN`, psycopg2"
 
 
@@ -343,11 +344,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     records,
                     args.threads,
                     True,
-                    f"agent: `ctx.log` → batches of 500 + events, {args.threads} runs at once",
+                    f"agent: `ctx.log` → batches + events, {args.threads} runs at once",
                 )
                 log.info("agent handler, events off ...")
                 quiet = through_agent(
-                    url, records, 1, False, "agent: `ctx.log` → batches of 500, no events, 1 run"
+                    url, records, 1, False, "agent: `ctx.log` → batches, no events, 1 run"
                 )
                 load_after = load_average()
         finally:
@@ -383,8 +384,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"Parameters: {args.rows:,} records of {len(APPS)} apps (mostly INFO, "
                 "40-160 characters) per series, each series on an emptied `logs` table "
                 "with its indexes (GIN full-text included), timed until every row is "
-                "committed. Agent = `AppContext.log` → `RunLogHandler` → `LogBatcher` "
-                f"(batches of {DEFAULT_BATCH}: ids by one `SELECT nextval(…) FROM "
+                "committed. Agent = `AppContext.log` (a `RunLogger`) → `RunLogHandler` → "
+                f"`LogBatcher` (a batch at {DEFAULT_BATCH} rows, then the writer thread "
+                "takes whatever waits, the run waiting only when "
+                f"{MAX_AHEAD:,} rows do: ids by one `SELECT nextval(…) FROM "
                 "generate_series(…)`, then `COPY … FROM STDIN` with those ids, written by "
                 "the batcher's thread while the run logs on; a "
                 "`log.entry` event per row on the in-process bus), as `dcctl agent` runs "

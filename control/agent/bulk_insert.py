@@ -8,8 +8,8 @@ picks the writer for the bound database once per batch.
   ``COPY … FROM STDIN`` carrying those ids. COPY skips the SQL parser and planner per
   row that a multi-row ``INSERT … VALUES`` pays (the profile showed the INSERT's
   ``execute`` and psycopg2's per-row ``mogrify`` as two thirds of the agent's time).
-* SQLite and SQL Server: one multi-row ``INSERT`` under the write lock, which takes
-  consecutive rowids ending at the last one.
+* SQLite and SQL Server: multi-row ``INSERT`` statements of up to ``PORTABLE_ROWS`` rows in one
+  write transaction; each takes consecutive rowids ending at its last one.
 
 Either way a failed batch leaves no rows behind and can be retried whole: the COPY is
 one statement, committed on its own (no ``BEGIN``/``COMMIT`` round trips; inside a
@@ -28,6 +28,8 @@ from peewee import Model
 from control.db.database import connected, database, dialect, write_transaction
 from control.querying import primary_key
 
+PORTABLE_ROWS = 500  # rows in one multi-row INSERT (SQLite allows 32,766 variables)
+
 _sequences: dict[str, str] = {}
 
 
@@ -36,22 +38,41 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def copy_line(row_id: int, row: dict[str, Any], fields: Sequence[str]) -> str:
-    """One row (its id first, then ``fields``) as a line of COPY's text format, no newline."""
-    out = [str(row_id)]
-    for name in fields:
-        value = row[name]
-        if value is None:
-            out.append("\\N")
-        elif isinstance(value, str):
-            # most log text needs no escaping: four `in` scans in C beat four replaces
-            special = "\\" in value or "\t" in value or "\n" in value or "\r" in value
-            out.append(_escape(value) if special else value)
-        elif isinstance(value, dt.datetime):
-            out.append(value.isoformat(" "))
-        else:
-            out.append(str(value))
-    return "\t".join(out)
+def _text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return _escape(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ")
+    return str(value)
+
+
+def _column_text(values: list[Any]) -> list[str]:
+    """One column of a batch in COPY's text format, a value each."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        # most log text needs no escaping: four scans of the column in C, not of each value
+        text = "".join(values)
+        if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+            return [_escape(value) for value in values]
+        return values
+    if kinds == {int}:
+        return list(map(str, values))
+    if kinds == {dt.datetime}:
+        return [value.isoformat(" ") for value in values]
+    return [_text(value) for value in values]
+
+
+def copy_text(ids: Sequence[int], rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> str:
+    """The rows (each id first, then ``fields``) as COPY's text format, a line each.
+
+    Built a column at a time (one type check and one escape scan per column, the lines
+    joined in C): a third of the CPU of building each row's line on its own.
+    """
+    columns = [list(map(str, ids))]
+    columns.extend(_column_text([row[name] for row in rows]) for name in fields)
+    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
 
 
 def _sequence(model: type[Model]) -> str:
@@ -75,8 +96,7 @@ def _copy_postgresql(
     )
     # sorted: the rows keep their order in id order whatever order the server returns
     ids = sorted(row_id for (row_id,) in cursor.fetchall())
-    lines = [copy_line(row_id, row, fields) for row_id, row in zip(ids, rows, strict=True)]
-    buffer = io.BytesIO(("\n".join(lines) + "\n").encode())
+    buffer = io.BytesIO(copy_text(ids, rows, fields).encode())
     meta = model._meta
     columns = ", ".join(
         [primary_key(model).column_name, *(meta.fields[name].column_name for name in fields)]
@@ -87,8 +107,13 @@ def _copy_postgresql(
 
 
 def _insert_portable(model: type[Model], rows: list[dict[str, Any]]) -> list[int]:
-    last = int(model.insert_many(rows).execute())
-    return list(range(last - len(rows) + 1, last + 1))
+    # a statement of PORTABLE_ROWS rows at most: SQLite caps the variables of one
+    ids: list[int] = []
+    for start in range(0, len(rows), PORTABLE_ROWS):
+        chunk = rows[start : start + PORTABLE_ROWS]
+        last = int(model.insert_many(chunk).execute())
+        ids.extend(range(last - len(chunk) + 1, last + 1))
+    return ids
 
 
 def insert_rows(model: type[Model], fields: Sequence[str], rows: list[dict[str, Any]]) -> list[int]:

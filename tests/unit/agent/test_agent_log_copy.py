@@ -14,6 +14,7 @@ import pytest
 
 from control.agent.context import AppContext
 from control.agent.logwriter import LogBatcher, insert_logs
+from control.clock import utcnow
 from control.events import EventType
 from control.logs.models import Logs
 from tests.agent_apps import wait_for
@@ -113,15 +114,15 @@ def test_a_started_batcher_writes_full_batches_beside_the_logging_thread(db, mon
         return real(rows)
 
     monkeypatch.setattr("control.agent.logwriter.insert_logs", slow_database)
-    batcher = LogBatcher(batch_size=10, interval=60, publish_events=False).start()
+    batcher = LogBatcher(batch_size=10, interval=60, publish_events=False, max_ahead=20).start()
     try:
         ctx = AppContext(app_id=app.id, runtime_id=None, settings={}, batcher=batcher)
         for i in range(15):  # one full batch goes to the background thread; we go on
             ctx.log.info("m%s", i)
         assert entered.wait(5)  # the background thread took a batch (10 to 15 rows)
         assert Logs.select().count() == 0
-        # two more full batches while the first is still being written: the logging
-        # thread writes them itself, so it waits for the database (the buffer stays bounded)
+        # ``max_ahead`` rows more while the first batch is still being written: the
+        # logging thread waits for the writer (the buffer stays bounded)
         blocked = threading.Thread(target=lambda: [ctx.log.info("n%s", i) for i in range(20)])
         blocked.start()
         blocked.join(timeout=0.5)
@@ -134,3 +135,60 @@ def test_a_started_batcher_writes_full_batches_beside_the_logging_thread(db, mon
         batcher.close()
     messages = [m for (m,) in Logs.select(Logs.message).order_by(Logs.id).tuples()]
     assert messages == [f"m{i}" for i in range(15)] + [f"n{i}" for i in range(20)]
+
+
+def test_a_busy_writer_takes_what_waits_in_one_batch_and_the_app_logs_on(db, monkeypatch):
+    app = make_app()
+    gate, entered = threading.Event(), threading.Event()
+    real = insert_logs
+    batches: list[int] = []
+
+    def slow_database(rows):
+        batches.append(len(rows))
+        entered.set()
+        gate.wait(10)
+        return real(rows)
+
+    monkeypatch.setattr("control.agent.logwriter.insert_logs", slow_database)
+    batcher = LogBatcher(batch_size=10, interval=60, publish_events=False).start()
+    try:
+        ctx = AppContext(app_id=app.id, runtime_id=None, settings={}, batcher=batcher)
+        for i in range(10):
+            ctx.log.info("m%s", i)
+        assert entered.wait(5)  # the writer has the first batch and waits on the database
+        logging_thread = threading.Thread(
+            target=lambda: [ctx.log.info("n%s", i) for i in range(45)]
+        )
+        logging_thread.start()
+        logging_thread.join(timeout=10)
+        assert not logging_thread.is_alive()  # four batches ahead, not held up
+        gate.set()
+        wait_for(lambda: Logs.select().count() == 55, timeout=10)
+    finally:
+        gate.set()
+        batcher.close()
+    # what waited while the database was busy went in as one batch, not 10 at a time
+    assert batches[1:] == [45]
+    messages = [m for (m,) in Logs.select(Logs.message).order_by(Logs.id).tuples()]
+    assert messages == [f"m{i}" for i in range(10)] + [f"n{i}" for i in range(45)]
+
+
+def test_a_batch_larger_than_one_statement_allows_goes_in_whole_with_its_ids(db):
+    app = make_app()
+    rows = [
+        {
+            "app": app.id,
+            "runtime": "r1",
+            "level": 20,
+            "module": "m",
+            "function": "f",
+            "message": f"row {i}",
+            "timestamp": utcnow(),
+        }
+        for i in range(6000)  # 42,000 values: more than SQLite takes in one statement
+    ]
+    ids = insert_logs(rows)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 6000
+    stored = dict(Logs.select(Logs.id, Logs.message).tuples())
+    assert [stored[i] for i in ids] == [f"row {i}" for i in range(6000)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 
@@ -164,3 +165,61 @@ def test_the_writer_thread_survives_a_database_it_cannot_reach(db, monkeypatch):
     assert [m for (m,) in Logs.select(Logs.message).order_by(Logs.id).tuples()] == [
         f"m{i}" for i in range(12)
     ]
+
+
+def _log_here(logger: logging.Logger, *args, **kwargs) -> None:
+    logger.log(*args, **kwargs)
+
+
+def test_plain_records_skip_the_log_record_and_give_the_same_row(db, monkeypatch):
+    app = make_app()
+    made: list[logging.LogRecord] = []
+    factory = logging.getLogRecordFactory()
+
+    def counting(*args, **kwargs):
+        made.append(record := factory(*args, **kwargs))
+        return record
+
+    monkeypatch.setattr(logging, "getLogRecordFactory", lambda: counting)
+    monkeypatch.setattr(logging, "_logRecordFactory", counting)
+    batcher = LogBatcher(batch_size=100, interval=60, publish_events=False)
+    ctx = AppContext(app_id=app.id, runtime_id="r1", settings={}, batcher=batcher, logger_name="m")
+    before = time.time()
+    _log_here(ctx.log, logging.INFO, "plain %s of %d", "row", 1)  # no LogRecord
+    ctx.log.info("%(a)s mapping", {"a": "one"})  # the standard path from here on
+    _log_here(ctx.log, logging.INFO, "plain %s of %d", "row", 2, extra={"k": 1})
+    ctx.log.addFilter(lambda record: True)
+    _log_here(ctx.log, logging.INFO, "plain %s of %d", "row", 3)
+    batcher.flush()
+    assert len(made) == 3
+    rows = list(Logs.select().order_by(Logs.id))
+    assert [r.message for r in rows] == [
+        "plain row of 1",
+        "one mapping",
+        "plain row of 2",
+        "plain row of 3",
+    ]
+    fast, standard = rows[0], rows[3]
+    assert (
+        (fast.app, fast.runtime, fast.level, fast.module, fast.function)
+        == (
+            standard.app,
+            standard.runtime,
+            standard.level,
+            standard.module,
+            standard.function,
+        )
+        == (app.id, "r1", logging.INFO, "m", "_log_here")
+    )
+    assert before - 1 <= fast.timestamp.replace(tzinfo=dt.UTC).timestamp() <= time.time() + 1
+
+
+def test_a_message_that_does_not_format_is_reported_as_logging_does(db, capsys):
+    app = make_app()
+    batcher = LogBatcher(batch_size=100, interval=60, publish_events=False)
+    ctx = AppContext(app_id=app.id, runtime_id=None, settings={}, batcher=batcher)
+    ctx.log.info("%d apples", "not a number")
+    ctx.log.info("after")
+    batcher.flush()
+    assert "--- Logging error ---" in capsys.readouterr().err
+    assert [m for (m,) in Logs.select(Logs.message).tuples()] == ["after"]
