@@ -5,7 +5,9 @@ of CPU each for the app list's COUNT and SELECT, more than the database takes to
 them. :func:`rows` and :func:`count` keep the rendered statement per ``key`` (and bound
 database) in a bounded LRU and send it again as it is; the rows come back as peewee
 makes them (models, joined models under their ``attr``), through the query's own cursor
-wrapper.
+wrapper. :func:`tuple_rows` also keeps the columns' converters (each selected field's
+``python_value``, as peewee chose them the first time) and reads the rows with
+``fetchall``, without the cursor wrapper's per-row machinery.
 
 The rule for callers: ``key`` must determine the statement completely, i.e. be made of
 every argument the query is built from (a frozen filter, the sort, the page): the same
@@ -16,8 +18,8 @@ outside its arguments must not be keyed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
-from typing import Any, TypeVar, cast
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from cachetools import LRUCache
 from peewee import SQL, Database, Model, ModelSelect, Select, fn
@@ -28,9 +30,12 @@ MAX_STATEMENTS = 1024
 
 M = TypeVar("M", bound=Model)
 Statement = tuple[str, tuple[Any, ...]]
+Slot = tuple[Database, str, Hashable]
+Converters = tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, python_value)
 
 _lock = threading.Lock()
-_statements: LRUCache[tuple[Database, str, Hashable], Statement] = LRUCache(MAX_STATEMENTS)
+_statements: LRUCache[Slot, Statement] = LRUCache(MAX_STATEMENTS)
+_converters: LRUCache[Slot, Converters] = LRUCache(MAX_STATEMENTS)
 
 
 def _rendered(kind: str, key: Hashable, build: Any) -> Statement:
@@ -77,8 +82,27 @@ def count(key: Hashable, query: ModelSelect[M]) -> int:
 
 
 def tuple_rows(key: Hashable, query: ModelSelect[M]) -> list[tuple[Any, ...]]:
-    """``list(query.tuples())``, with the SQL rendered once per ``key``."""
-    as_tuples = query.tuples()
+    """``list(query.tuples())``, with the SQL rendered once per ``key``, and the values
+    converted by the converters peewee chose for the first answer that had a row."""
+    as_tuples: Any = query.tuples()  # peewee's cursor wrapper is untyped
     sql, params = _rendered("tuples", key, lambda: as_tuples)
     cursor = database.execute_sql(sql, params)
-    return cast("list[tuple[Any, ...]]", _hydrated(as_tuples, cursor))
+    slot = (database.obj, "tuples", key)
+    with _lock:
+        converters = _converters.get(slot)
+    if converters is None:
+        wrapper = as_tuples._get_cursor_wrapper(cursor)
+        rows: list[tuple[Any, ...]] = list(wrapper)
+        if rows:  # peewee resolves the columns on the first row
+            kept = tuple((i, c) for i, c in enumerate(wrapper.converters) if c is not None)
+            with _lock:
+                _converters[slot] = kept
+        return rows
+    return [_converted(row, converters) for row in cursor.fetchall()]
+
+
+def _converted(row: tuple[Any, ...], converters: Converters) -> tuple[Any, ...]:
+    values = list(row)
+    for i, convert in converters:
+        values[i] = convert(values[i])
+    return tuple(values)
