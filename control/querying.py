@@ -122,7 +122,7 @@ class Page:
 
 
 def paginate(
-    query: ModelSelect[M],
+    query: compiled.Query[M],
     page: int,
     per_page: int,
     key: Hashable | None = None,
@@ -132,16 +132,18 @@ def paginate(
     """Run ``query`` for one offset page and count the whole result.
 
     With a ``key`` that determines ``query`` completely (control/db/compiled.py), both
-    statements are rendered to SQL once per key and page. ``as_tuples``: the rows are
-    tuples of the selected columns' values (``.tuples()``), not models."""
+    statements are rendered to SQL once per key and page, and a ``query`` given as the
+    function that builds it is built only then. ``as_tuples``: the rows are tuples of
+    the selected columns' values (``.tuples()``), not models."""
+    build = compiled.builder(query)
     if key is not None:
-        total = compiled.count(key, query)
-        paged = query.paginate(page, per_page)
+        total = compiled.count(key, build)
         read = compiled.tuple_rows if as_tuples else compiled.rows
-        rows = read((key, page, per_page), paged)
+        rows = read((key, page, per_page), lambda: build().paginate(page, per_page))
         return Page(rows=rows, page=page, per_page=per_page, total=total)
-    total = query.order_by().count()
-    rows = list((query.tuples() if as_tuples else query).paginate(page, per_page))
+    built = build()
+    total = built.order_by().count()
+    rows = list((built.tuples() if as_tuples else built).paginate(page, per_page))
     return Page(rows=rows, page=page, per_page=per_page, total=total)
 
 

@@ -94,8 +94,12 @@ def _sorted_page(f: AppFilter, sort: list[SortKey], page: int, per_page: int) ->
     runs.
     """
     if not any(k.name == "last_run" for k in sort):
-        query = apply_sort(_filtered(listed(), f), sort, SORTABLE, tiebreak=Apps.id)
-        # f and sort determine the query: its SQL is rendered once (control/db/compiled.py)
+
+        def query() -> ModelSelect[Apps]:
+            return apply_sort(_filtered(listed(), f), sort, SORTABLE, tiebreak=Apps.id)
+
+        # f and sort determine the query: it is built and rendered to SQL once
+        # (control/db/compiled.py)
         found = paginate(query, page, per_page, key=("apps.list", f, tuple(sort)), as_tuples=True)
         return Page([ListedApp.of(row) for row in found.rows], page, per_page, found.total)
     columns = SORTABLE | {"last_run": _last_run_started()}

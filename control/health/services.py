@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from peewee import JOIN, fn
+from peewee import JOIN, ModelSelect, fn
 
 from control.apps.models import Apps
 from control.clock import utcnow
@@ -361,13 +361,17 @@ def verdicts_of(app_ids: Iterable[str]) -> dict[str, list[str]]:
     if not ids:
         return {}
     found: dict[str, list[str]] = {}
-    with connected():
-        query = (
+
+    def query() -> ModelSelect[HealthVerdict]:
+        return (
             HealthVerdict.select(HealthVerdict.app, HealthVerdict.verdict)
             .where(HealthVerdict.cleared_at.is_null(), HealthVerdict.app.in_(ids))
             .order_by(HealthVerdict.app, HealthVerdict.verdict)
         )
-        # the ids determine the query: its SQL is rendered once (control/db/compiled.py)
+
+    with connected():
+        # the ids determine the query: it is built and rendered to SQL once
+        # (control/db/compiled.py)
         for app_id, verdict in compiled.tuple_rows(("health.verdicts_of", tuple(ids)), query):
             found.setdefault(app_id, []).append(verdict)
     return found

@@ -89,3 +89,22 @@ def test_tuple_rows_convert_every_time_as_peewee_does(db: Database) -> None:
         rows = compiled.tuple_rows(key, list_query("converted"))
         assert rows == expected
         assert [[type(v) for v in row] for row in rows] == [[type(v) for v in e] for e in expected]
+
+
+def test_a_query_given_by_its_builder_is_built_only_while_not_kept(db: Database) -> None:
+    key = ("test.lazy", uuid.uuid4().hex)
+    make_app(id="lazy_0", group="lazy")
+    built: list[int] = []
+
+    def build():
+        built.append(1)
+        return list_query("lazy")
+
+    first = (compiled.count(key, build), compiled.tuple_rows(key, build))
+    assert built  # rendered, and the converters resolved, from the built query
+    built.clear()
+    make_app(id="lazy_1", group="lazy")
+    again = (compiled.count(key, build), compiled.tuple_rows(key, build))
+    assert not built
+    assert (first[0], again[0]) == (1, 2)
+    assert [row[0] for row in again[1]] == [row[0] for row in list_query("lazy").tuples()]
