@@ -121,17 +121,29 @@ class Page:
         return math.ceil(self.total / self.per_page) if self.total else 0
 
 
-def paginate(query: ModelSelect[M], page: int, per_page: int, key: Hashable | None = None) -> Page:
+def paginate(
+    query: compiled.Query[M],
+    page: int,
+    per_page: int,
+    key: Hashable | None = None,
+    *,
+    as_tuples: bool = False,
+) -> Page:
     """Run ``query`` for one offset page and count the whole result.
 
     With a ``key`` that determines ``query`` completely (control/db/compiled.py), both
-    statements are rendered to SQL once per key and page."""
+    statements are rendered to SQL once per key and page, and a ``query`` given as the
+    function that builds it is built only then. ``as_tuples``: the rows are tuples of
+    the selected columns' values (``.tuples()``), not models."""
+    build = compiled.builder(query)
     if key is not None:
-        total = compiled.count(key, query)
-        rows = compiled.rows((key, page, per_page), query.paginate(page, per_page))
+        total = compiled.count(key, build)
+        read = compiled.tuple_rows if as_tuples else compiled.rows
+        rows = read((key, page, per_page), lambda: build().paginate(page, per_page))
         return Page(rows=rows, page=page, per_page=per_page, total=total)
-    total = query.order_by().count()
-    rows = list(query.paginate(page, per_page))
+    built = build()
+    total = built.order_by().count()
+    rows = list((built.tuples() if as_tuples else built).paginate(page, per_page))
     return Page(rows=rows, page=page, per_page=per_page, total=total)
 
 

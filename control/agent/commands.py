@@ -41,7 +41,6 @@ from control.commands.services import acknowledge
 from control.db.database import connected
 from control.enums import CommandFlag
 from control.errors import Conflict, NotFound
-from control.querying import tuples
 
 log = logging.getLogger(__name__)
 
@@ -268,12 +267,19 @@ class CommandHandler:
                     self._seen.popitem(last=False)
 
     def poll(self) -> int:
-        """Handle every flagged app of the hosted groups; how many were handled."""
-        query = Apps.select(Apps.id).where(Apps.command_flag != CommandFlag.NONE)
+        """Handle every flagged app this agent hosts; how many were handled.
+
+        The flagged apps are read with what hosting depends on (group, name, settings),
+        so one that no app of this agent is registered for costs no statement of its
+        own: a fleet's flags waiting for other agents are not read one by one every
+        poll."""
+        query = Apps.select(Apps.id, Apps.group, Apps.app, Apps.settings).where(
+            Apps.command_flag != CommandFlag.NONE
+        )
         if self._groups:
             query = query.where(Apps.group.in_(self._groups))
         with connected():
-            flagged = [app_id for (app_id,) in tuples(query)]
+            flagged = [app.id for app in query if self._ops.hosts(app)]
         return sum(self.handle_app(app_id) for app_id in flagged)
 
     def handle_app(self, app_id: str) -> bool:

@@ -18,14 +18,23 @@ from control.db.database import connected
 from control.enums import FatalFlag, RunStatus
 
 NOT_RUNNING = (RunStatus.IDLE, RunStatus.SCHEDULED, RunStatus.FAILED)
+# What the agent reads of a due app: whether it hosts it (group, name, settings) and what
+# queueing its run looks at. The agent re-reads the due apps every second, and those no
+# agent here hosts stay due: reading every column of each made models of hundreds of rows
+# a second.
+DUE_COLUMNS = (
+    *(Apps.id, Apps.group, Apps.app, Apps.settings, Apps.next_run),
+    *(Apps.disabled, Apps.fatal_flag, Apps.is_service),
+)
 
 
 def due_apps(
     groups: Sequence[str] | None = None, now: dt.datetime | None = None, limit: int = 500
 ) -> list[Apps]:
-    """Apps whose ``next_run`` has come, oldest first (served by the ``next_run`` index)."""
+    """Apps whose ``next_run`` has come, oldest first (served by the ``next_run`` index),
+    with their ``DUE_COLUMNS``."""
     query = (
-        Apps.select()
+        Apps.select(*DUE_COLUMNS)
         .where(
             Apps.next_run <= (now or utcnow()),
             Apps.disabled == False,  # noqa: E712 - peewee expression

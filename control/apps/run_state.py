@@ -10,12 +10,14 @@ progress was reported.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from peewee import JOIN, ModelSelect, fn
 
 from control.apps.models import Apps
 from control.clock import utcnow
+from control.enums import CommandFlag, FatalFlag, RunStatus, RuntimeStatus
 from control.runtimes.models import Runtime
 
 # The current run, joined beside the last finished one (``Runtime`` itself, attr "last").
@@ -44,6 +46,64 @@ LISTED = (
     *(Apps.next_run, Apps.progress_current, Apps.progress_total, Apps.progress_updated),
     *(Runtime.id, Runtime.started, Runtime.ended, Runtime.status),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ListedRun:
+    """A run joined to a list row: the columns the list reads of it (a current run has no
+    ``ended``). Every field is None when the LEFT JOIN found no run."""
+
+    id: str | None
+    started: dt.datetime | None
+    status: RuntimeStatus | None
+    ended: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedApp:
+    """One row of the app list: the ``LISTED`` columns and the current run, read as a
+    tuple. Building peewee models (a joined instance per run, a descriptor call per
+    column) cost more CPU than the database took to answer the page."""
+
+    last: ListedRun
+    current: ListedRun
+    id: str
+    app: str
+    group: str
+    parent: str
+    run_status: RunStatus
+    command_flag: CommandFlag
+    fatal_flag: FatalFlag
+    disabled: bool
+    is_service: bool
+    schedule: str | None
+    timezone: str
+    next_run: dt.datetime | None
+    progress_current: int | None
+    progress_total: int | None
+    progress_updated: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: tuple[Any, ...]) -> ListedApp:
+        """The list row from a tuple of ``listed()``'s columns, in their order."""
+        last_id, last_started, last_ended, last_status = row[-7:-3]
+        current_id, current_started, current_status = row[-3:]
+        return cls(
+            ListedRun(last_id, last_started, last_status, last_ended),
+            ListedRun(current_id, current_started, current_status),
+            *row[:-7],
+        )
+
+
+def listed() -> ModelSelect[Apps]:
+    """What a list item reads (``LISTED`` and the current run), in :meth:`ListedApp.of`'s
+    order; read it with ``.tuples()``."""
+    return with_runs(*LISTED)
+
+
+AppRow = Apps | ListedApp
+"""An app read as a model (the detail) or as a list row."""
+RunRow = Runtime | ListedRun
 
 
 def eta_seconds(
@@ -81,7 +141,7 @@ def figures(current: int | None, total: int | None, seconds: float | None) -> di
 
 
 def progress(
-    app: Apps, current_started: dt.datetime | None, now: dt.datetime | None = None
+    app: AppRow, current_started: dt.datetime | None, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Live progress with percent done and the ETA of the current run.
 
@@ -99,17 +159,17 @@ def progress(
     }
 
 
-def _joined(app: Apps, attr: str) -> Runtime | None:
+def _joined(app: AppRow, attr: str) -> RunRow | None:
     run = getattr(app, attr, None)
     return run if run is not None and run.id is not None else None
 
 
-def current_run(app: Apps) -> Runtime | None:
+def current_run(app: AppRow) -> RunRow | None:
     """The joined current run (``with_runs``), or None."""
     return _joined(app, "current")
 
 
-def last_runtime(app: Apps) -> dict[str, Any] | None:
+def last_runtime(app: AppRow) -> dict[str, Any] | None:
     """The last finished run, as the API has always shown it."""
     last = _joined(app, "last")
     if last is None:
@@ -117,7 +177,7 @@ def last_runtime(app: Apps) -> dict[str, Any] | None:
     return {"runtime": last.id, "started": last.started, "ended": last.ended, "status": last.status}
 
 
-def last_run(app: Apps) -> dict[str, Any] | None:
+def last_run(app: AppRow) -> dict[str, Any] | None:
     """The grid's *Last run*: the current run while there is one, else the last finished."""
     run = current_run(app)
     if run is not None:
@@ -125,7 +185,7 @@ def last_run(app: Apps) -> dict[str, Any] | None:
     return last_runtime(app)
 
 
-def run_state(app: Apps, now: dt.datetime | None = None) -> dict[str, Any]:
+def run_state(app: AppRow, now: dt.datetime | None = None) -> dict[str, Any]:
     """``last_run``, ``last_runtime`` and ``progress`` (with the ETA) of an app read
     through :func:`with_runs`."""
     run = current_run(app)

@@ -9,7 +9,7 @@ from typing import Any
 from peewee import JOIN, Case, ColumnBase, ModelSelect, fn
 
 from control.apps.models import Apps
-from control.apps.run_state import LAST_RUN_STARTED, LISTED, run_state, with_runs
+from control.apps.run_state import LAST_RUN_STARTED, AppRow, ListedApp, listed, run_state, with_runs
 from control.audit.services import redact
 from control.clock import utcnow
 from control.db.database import locking
@@ -87,22 +87,28 @@ def _last_run_started() -> ColumnBase:
 
 
 def _sorted_page(f: AppFilter, sort: list[SortKey], page: int, per_page: int) -> Page:
-    """The page's apps, each with its runs joined, in the order of ``sort``.
+    """The page's apps as list rows (:class:`ListedApp`), in the order of ``sort``.
 
     Sorted by "Last run", the page's ids are chosen first from ``apps`` alone (the key
     by subqueries, :func:`_last_run_started`), then only those apps are read with their
     runs.
     """
     if not any(k.name == "last_run" for k in sort):
-        query = apply_sort(_filtered(with_runs(*LISTED), f), sort, SORTABLE, tiebreak=Apps.id)
-        # f and sort determine the query: its SQL is rendered once (control/db/compiled.py)
-        return paginate(query, page, per_page, key=("apps.list", f, tuple(sort)))
+
+        def query() -> ModelSelect[Apps]:
+            return apply_sort(_filtered(listed(), f), sort, SORTABLE, tiebreak=Apps.id)
+
+        # f and sort determine the query: it is built and rendered to SQL once
+        # (control/db/compiled.py)
+        found = paginate(query, page, per_page, key=("apps.list", f, tuple(sort)), as_tuples=True)
+        return Page([ListedApp.of(row) for row in found.rows], page, per_page, found.total)
     columns = SORTABLE | {"last_run": _last_run_started()}
     ids_query = apply_sort(_filtered(Apps.select(Apps.id), f), sort, columns, tiebreak=Apps.id)
     ids = paginate(ids_query, page, per_page)
     wanted = [a.id for a in ids.rows]
-    found = {a.id: a for a in with_runs(*LISTED).where(Apps.id.in_(wanted))} if wanted else {}
-    return Page([found[i] for i in wanted if i in found], ids.page, ids.per_page, ids.total)
+    rows = (ListedApp.of(row) for row in tuples(listed().where(Apps.id.in_(wanted))))
+    by_id = {a.id: a for a in rows} if wanted else {}
+    return Page([by_id[i] for i in wanted if i in by_id], ids.page, ids.per_page, ids.total)
 
 
 def list_apps(f: AppFilter, sort: list[SortKey], page: int, per_page: int) -> Page:
@@ -158,8 +164,9 @@ def get_app(app_id: str, *, reveal_secrets: bool = False) -> dict[str, Any]:
     return shown
 
 
-def summary(app: Apps, now: dt.datetime | None = None) -> dict[str, Any]:
-    """The list item of an app (read through ``run_state.with_runs``): last run, progress
+def summary(app: AppRow, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The list item of an app (a model read through ``run_state.with_runs``, or a list
+    row): last run, progress
     and ETA come from :func:`control.apps.run_state.run_state`, as in the detail."""
     return {
         "id": app.id,

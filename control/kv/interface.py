@@ -17,6 +17,10 @@ class WindowCount:
 class KeyValueStore(Protocol):
     """Counters and flags with expiry. Raises ``control.errors.Unavailable`` when down."""
 
+    # Whether a call may wait on the network (Redis): callers on an event loop run such
+    # calls in a worker thread, and call a store that never waits (in-process) directly.
+    blocking: bool
+
     def hit(self, key: str, window_seconds: int, amount: int = 1) -> WindowCount:
         """Add ``amount`` to the counter of the current window for ``key``."""
         ...

@@ -14,6 +14,8 @@ SWEEP_ABOVE = 10_000  # entries; expired ones are dropped once the maps grow pas
 class MemoryStore:
     """Fixed-window counters and expiring flags in dicts, guarded by a lock."""
 
+    blocking = False  # a dict under a lock held for microseconds: no worker thread
+
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()

@@ -16,6 +16,8 @@ PREFIX = "dc:"
 class RedisStore:
     """Fixed-window counters (INCRBY + EXPIRE in one transaction) and TTL flags."""
 
+    blocking = True  # a round trip to Redis, up to its timeout
+
     def __init__(
         self, url: str, *, timeout: float = 1.0, clock: Callable[[], float] = time.time
     ) -> None:

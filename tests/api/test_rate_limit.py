@@ -359,3 +359,40 @@ def test_store_outage_fails_open_and_warns_once(db, caplog, monkeypatch) -> None
     assert len(warnings) == 1
     assert "unavailable" in warnings[0].getMessage()
     assert store.calls == 1  # left alone for a while after it failed
+
+
+# -- where the store is called -----------------------------------------------------------
+
+
+class NetworkStore(MemoryStore):
+    """Counts like the in-process store but says its calls may wait (as Redis's do)."""
+
+    blocking = True
+
+
+@pytest.mark.parametrize("store_class", [MemoryStore, NetworkStore])
+def test_only_a_store_that_may_wait_is_called_off_the_event_loop(
+    db, make_user, monkeypatch, store_class: type[MemoryStore]
+) -> None:
+    """The in-process store is counted on the event loop (a thread hand-off costs more
+    than the count); Redis in a worker thread, so a slow Redis never stalls the loop.
+    Either way the request is counted in its credential's and its owner's buckets."""
+    handed_off: list[str] = []
+    original = rate_limit.asyncio.to_thread
+
+    async def recording(fn, /, *args, **kwargs):
+        handed_off.append(getattr(fn, "__name__", repr(fn)))
+        return await original(fn, *args, **kwargs)
+
+    monkeypatch.setattr(rate_limit.asyncio, "to_thread", recording)
+    settings = load_settings(environment="test", token_rate_limit_per_minute=TOKEN_LIMIT)
+    services = build_services(settings, store=store_class())
+    client = falcon.testing.TestClient(create_app(settings, bind_database=False, services=services))
+    credential = token(services, make_user(Role.VIEWER))
+    for sent in (1, 2):
+        handed_off.clear()
+        result = client.simulate_get(APPS, headers=bearer(credential))
+        assert result.status_code == 200
+        assert_rate_headers(result, limit=TOKEN_LIMIT, remaining=TOKEN_LIMIT - sent)
+        counted = {"_count", "hit"} <= set(handed_off)
+        assert counted is store_class.blocking, handed_off

@@ -50,7 +50,9 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import falcon.asgi
 
@@ -70,6 +72,9 @@ WARN_EVERY = 60.0  # seconds between outage warnings
 OUTAGE_BACKOFF = 5.0  # seconds the store is left alone after it failed
 MESSAGE = "Too many requests; retry later."
 _SLASHES = re.compile(r"/{2,}")
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,13 @@ class RateLimitMiddleware:
         self.store.hit(f"credfail-ip:{ip}", WINDOW)
         self.store.hit(f"ip:{ip}", WINDOW)
 
+    async def _off_loop(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call the store: in a worker thread when it may wait on the network (Redis),
+        else directly (the in-process store: a thread hand-off costs far more)."""
+        if self.store.blocking:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+
     # -- middleware ----------------------------------------------------------------------
 
     async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
@@ -200,7 +212,7 @@ class RateLimitMiddleware:
         credential = credential_bucket(*presented) if presented else None
         req.context.rate_limit_credential = credential is not None
         try:
-            usage = await asyncio.to_thread(self._count, ip, req.path, credential)
+            usage = await self._off_loop(self._count, ip, req.path, credential)
         except Unavailable as exc:
             self._outage(exc)
             return
@@ -213,7 +225,7 @@ class RateLimitMiddleware:
         if previous is None or self._store_down():
             return  # not counted before authentication (static, outage): not now either
         try:
-            window = await asyncio.to_thread(self.store.hit, f"owner:{owner}", WINDOW)
+            window = await self._off_loop(self.store.hit, f"owner:{owner}", WINDOW)
         except Unavailable as exc:
             self._outage(exc)
             return
@@ -252,7 +264,7 @@ class RateLimitMiddleware:
                 return  # the store is down: nothing to charge (not another request)
             ip = getattr(req.context, "client_ip", None) or req.remote_addr or "unknown"
             try:
-                await asyncio.to_thread(self._charge_failure, ip)
+                await self._off_loop(self._charge_failure, ip)
             except Unavailable as exc:
                 self._outage(exc)
 

@@ -4,6 +4,7 @@ execution does, and always from the current data: the SQL is kept, never the row
 from __future__ import annotations
 
 import uuid
+from enum import Enum
 
 from peewee import Database
 
@@ -71,3 +72,39 @@ def test_the_app_list_reads_the_same_through_kept_statements(db: Database) -> No
     second = services.list_apps(listed, sort, 1, 3)
     assert (first.total, second.total) == (4, 5)
     assert [r["id"] for r in second.rows] == [a.id for a in list_query("listed").paginate(1, 3)]
+
+
+def test_tuple_rows_convert_every_time_as_peewee_does(db: Database) -> None:
+    """The kept converters (enums, datetimes, booleans) give what ``.tuples()`` gives,
+    on the first call, which has peewee resolve them, and on every call after."""
+    key = ("test.converted", uuid.uuid4().hex)
+    app = make_app(id="converted_0", group="converted")
+    app.last_runtime = make_runtime(app).id
+    app.save()
+    make_app(id="converted_1", group="converted")
+
+    expected = list(list_query("converted").tuples())
+    assert any(isinstance(value, Enum) for value in expected[0])
+    for _ in range(3):
+        rows = compiled.tuple_rows(key, list_query("converted"))
+        assert rows == expected
+        assert [[type(v) for v in row] for row in rows] == [[type(v) for v in e] for e in expected]
+
+
+def test_a_query_given_by_its_builder_is_built_only_while_not_kept(db: Database) -> None:
+    key = ("test.lazy", uuid.uuid4().hex)
+    make_app(id="lazy_0", group="lazy")
+    built: list[int] = []
+
+    def build():
+        built.append(1)
+        return list_query("lazy")
+
+    first = (compiled.count(key, build), compiled.tuple_rows(key, build))
+    assert built  # rendered, and the converters resolved, from the built query
+    built.clear()
+    make_app(id="lazy_1", group="lazy")
+    again = (compiled.count(key, build), compiled.tuple_rows(key, build))
+    assert not built
+    assert (first[0], again[0]) == (1, 2)
+    assert [row[0] for row in again[1]] == [row[0] for row in list_query("lazy").tuples()]

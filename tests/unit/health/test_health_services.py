@@ -220,3 +220,25 @@ def test_the_notification_rule_for_health_changes() -> None:
     found = from_bus(cleared, 0.25)
     assert found is not None
     assert (found.severity, found.dedup_key) == (Severity.INFO, "app.health:slow:a:cleared")
+
+
+def test_the_periodic_evaluator_reads_only_what_a_snapshot_holds(db: Database) -> None:
+    """It reads the whole fleet every minute: not the baselines' samples, nor the apps'
+    descriptions; a baseline and a current run still reach the snapshot."""
+    from tests.sql_capture import captured_sql
+
+    app = make_app(id="snap_reads", description="long text " * 50)
+    run = Runtime.create(id="snap_run", app=app.id, status=RuntimeStatus.RUNNING)
+    Apps.update(current_runtime=run.id).where(Apps.id == app.id).execute()
+    AppBaseline.create(app=app.id, samples=[1.0] * 50, runs=5, duration_p50=10.0)
+
+    with captured_sql() as statements:
+        (snapshot,) = [s for s in services._snapshots() if s.app_id == app.id]
+
+    assert snapshot.current is not None
+    assert snapshot.current.runtime_id == run.id
+    assert snapshot.baseline is not None
+    assert snapshot.baseline.runs == 5
+    selected = statements[-1][0].split(" FROM ")[0]
+    assert '"samples"' not in selected, selected
+    assert '"description"' not in selected, selected
