@@ -52,14 +52,3 @@ class FunctionHour(BaseModel):
     class Meta:
         table_name = "function_hour"
         indexes = ((("hour", "function_name"), True),)
-
-
-class RollupMark(BaseModel):
-    """How far a rollup is complete: its hours before ``rolled_until`` are written."""
-
-    name = CharField(max_length=64, primary_key=True)
-    rolled_until = DateTimeField()
-    updated = DateTimeField(default=utcnow)
-
-    class Meta:
-        table_name = "rollup_mark"

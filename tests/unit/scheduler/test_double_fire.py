@@ -144,6 +144,8 @@ def test_apscheduler_jobs_coalesce_with_a_misfire_grace_and_one_instance(stub):
         "stale_runtimes",
         "health",
         "rollups",
+        "rollups_pipelines",
+        "rollups_audit",
         "tokens",
         "notifications_requeue",
         "bulk_requeue",

@@ -1,0 +1,84 @@
+"""Fleet-scale aggregates (issue 17): the hourly rollups of the pipeline tasks
+(``pipeline_hour``, the ``roll_up_pipelines`` actor) and of the audit log
+(``audit_action_hour`` and ``audit_actor_hour``, the ``roll_up_audit`` actor), with their
+marks in ``rollup_mark``; ``pipeline_task (updated)``, the tasks changed since a rollup
+run.
+
+Declared as the application's models declare them, so the indexes carry the same names
+on every dialect.
+"""
+
+from peewee import (
+    AutoField,
+    BigIntegerField,
+    CharField,
+    Database,
+    DateTimeField,
+    FloatField,
+    Model,
+)
+from playhouse.migrate import SchemaMigrator
+
+TABLES = ("audit_actor_hour", "audit_action_hour", "pipeline_hour")
+INDEXES = (("pipeline_task", "pipeline_task_updated"),)
+
+
+def up(migrator: SchemaMigrator, db: Database) -> None:
+    class Base(Model):
+        class Meta:
+            database = db
+            legacy_table_names = False
+
+    class PipelineHour(Base):
+        id = AutoField()
+        hour = DateTimeField()
+        document_type = CharField(max_length=64)
+        stage = CharField(max_length=32)
+        status = CharField(max_length=16)
+        tasks = BigIntegerField()
+        duration_sum = FloatField()
+        durations = BigIntegerField()
+
+        class Meta:
+            table_name = "pipeline_hour"
+            indexes = ((("hour", "document_type", "stage", "status"), True),)
+
+    class AuditActionHour(Base):
+        id = AutoField()
+        hour = DateTimeField()
+        action = CharField(max_length=64)
+        outcome = CharField(max_length=16)
+        rows = BigIntegerField()
+
+        class Meta:
+            table_name = "audit_action_hour"
+            indexes = ((("hour", "action", "outcome"), True),)
+
+    class AuditActorHour(Base):
+        id = AutoField()
+        hour = DateTimeField()
+        actor = CharField(max_length=254)
+        rows = BigIntegerField()
+
+        class Meta:
+            table_name = "audit_actor_hour"
+            indexes = ((("hour", "actor"), True),)
+
+    db.create_tables([PipelineHour, AuditActionHour, AuditActorHour])
+
+    class PipelineTask(Base):
+        updated = DateTimeField()
+
+        class Meta:
+            table_name = "pipeline_task"
+            indexes = ((("updated",), False),)
+
+    # the table exists (IF NOT EXISTS: no-op); only its declared index is new
+    db.create_tables([PipelineTask], safe=True)
+
+
+def down(migrator: SchemaMigrator, db: Database) -> None:
+    for table, name in INDEXES:
+        migrator.migrate(migrator.drop_index(table, name))
+    for table in TABLES:
+        migrator.migrate(migrator.drop_table(table))
