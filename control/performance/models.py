@@ -32,6 +32,29 @@ class FunctionLog(BaseModel):
         )
 
 
+# The slowest pairs (control/performance/slowest.py) read from the indexes alone: the
+# longest calls of a window, then the calls of the pairs that can make the list.
+FunctionLog.add_index(
+    FunctionLog.index(
+        FunctionLog.runtime_seconds,
+        FunctionLog.started,
+        FunctionLog.function_name,
+        FunctionLog.app,
+        name="function_log_longest",
+    )
+)
+FunctionLog.add_index(
+    FunctionLog.index(
+        FunctionLog.function_name,
+        FunctionLog.app,
+        FunctionLog.started,
+        FunctionLog.runtime_seconds,
+        FunctionLog.task_size,
+        name="function_log_pair_figures",
+    )
+)
+
+
 class FunctionHour(BaseModel):
     """The function log rolled up per function name and hour (``control.performance.rollup``).
 

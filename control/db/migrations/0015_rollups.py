@@ -2,7 +2,8 @@
 (``pipeline_hour``, the ``roll_up_pipelines`` actor) and of the audit log
 (``audit_action_hour`` and ``audit_actor_hour``, the ``roll_up_audit`` actor), with their
 marks in ``rollup_mark``; ``pipeline_task (updated)``, the tasks changed since a rollup
-run.
+run; ``function_log_longest`` and ``function_log_pair_figures``, the slowest functions
+(``control/performance/slowest.py``).
 
 Declared as the application's models declare them, so the indexes carry the same names
 on every dialect.
@@ -20,7 +21,11 @@ from peewee import (
 from playhouse.migrate import SchemaMigrator
 
 TABLES = ("audit_actor_hour", "audit_action_hour", "pipeline_hour")
-INDEXES = (("pipeline_task", "pipeline_task_updated"),)
+INDEXES = (
+    ("pipeline_task", "pipeline_task_updated"),
+    ("function_log", "function_log_longest"),
+    ("function_log", "function_log_pair_figures"),
+)
 
 
 def up(migrator: SchemaMigrator, db: Database) -> None:
@@ -73,8 +78,37 @@ def up(migrator: SchemaMigrator, db: Database) -> None:
             table_name = "pipeline_task"
             indexes = ((("updated",), False),)
 
-    # the table exists (IF NOT EXISTS: no-op); only its declared index is new
-    db.create_tables([PipelineTask], safe=True)
+    class FunctionLog(Base):
+        app = CharField(max_length=128, column_name="app_id")
+        function_name = CharField(max_length=200)
+        started = DateTimeField()
+        runtime_seconds = FloatField()
+        task_size = BigIntegerField()
+
+        class Meta:
+            table_name = "function_log"
+
+    FunctionLog.add_index(
+        FunctionLog.index(
+            FunctionLog.runtime_seconds,
+            FunctionLog.started,
+            FunctionLog.function_name,
+            FunctionLog.app,
+            name="function_log_longest",
+        )
+    )
+    FunctionLog.add_index(
+        FunctionLog.index(
+            FunctionLog.function_name,
+            FunctionLog.app,
+            FunctionLog.started,
+            FunctionLog.runtime_seconds,
+            FunctionLog.task_size,
+            name="function_log_pair_figures",
+        )
+    )
+    # the tables exist (IF NOT EXISTS: no-op); only their declared indexes are new
+    db.create_tables([PipelineTask, FunctionLog], safe=True)
 
 
 def down(migrator: SchemaMigrator, db: Database) -> None:
