@@ -531,7 +531,12 @@ def _merge(label: str, parts: Sequence[Series]) -> Series:
     )
 
 
-ROLLUPS = ("control.performance.rollup", "control.pipelines.rollup", "control.audit.rollup")
+ROLLUPS = (
+    "control.performance.rollup",
+    "control.performance.pairs",
+    "control.pipelines.rollup",
+    "control.audit.rollup",
+)
 
 
 def roll_up_once(url: str) -> None:

@@ -22,6 +22,7 @@ from control.db.database import connected, write_transaction
 from control.events import EventType, publish
 from control.health.services import evaluate_all
 from control.maintenance.retention import SLICE_SECONDS, purge_older_than, run_retention
+from control.performance import pairs
 from control.performance import rollup as function_rollup
 from control.pipelines import rollup as pipeline_rollup
 from control.runtimes.stale import close_and_notify
@@ -86,6 +87,14 @@ def roll_up_functions() -> None:
         log.info("function rollup: hours %s to %s rewritten", *rolled)
 
 
+def roll_up_function_pairs() -> None:
+    """Rewrite the function log's sums per function and app and move their mark
+    (``control.performance.pairs``)."""
+    last = pairs.roll_up()
+    if last is not None:
+        log.info("function pairs: calls up to id %s summed", last)
+
+
 def roll_up_pipelines() -> None:
     """Rewrite the recent and the changed hours of the pipeline tasks' hourly rollup and
     move its mark (``control.pipelines.rollup``)."""
@@ -116,6 +125,7 @@ def declare(broker: dramatiq.Broker, tasks: TaskQueue) -> None:
         actors.DETECT_STALE_RUNTIMES: (detect_stale, 2 * 60_000),
         actors.EVALUATE_HEALTH: (evaluate_health, 2 * 60_000),
         actors.ROLL_UP_FUNCTIONS: (roll_up_functions, 5 * 60_000),
+        actors.ROLL_UP_FUNCTION_PAIRS: (roll_up_function_pairs, 5 * 60_000),
         actors.ROLL_UP_PIPELINES: (roll_up_pipelines, 5 * 60_000),
         actors.ROLL_UP_AUDIT: (roll_up_audit, 5 * 60_000),
     }

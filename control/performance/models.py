@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peewee import AutoField, BigIntegerField, CharField, DateTimeField, FloatField
+from peewee import AutoField, BigIntegerField, CharField, DateTimeField, DoubleField, FloatField
 
 from control.clock import utcnow
 from control.db.base import BaseModel
@@ -75,3 +75,21 @@ class FunctionHour(BaseModel):
     class Meta:
         table_name = "function_hour"
         indexes = ((("hour", "function_name"), True),)
+
+
+class FunctionPair(BaseModel):
+    """Every call of the function log summed per function name and app, up to the id in
+    its mark (``control.performance.pairs``): the all-time slowest list's first cut."""
+
+    id = AutoField()
+    function_name = CharField(max_length=200)
+    app = CharField(max_length=128, column_name="app_id")
+    calls = BigIntegerField()
+    avg_runtime = DoubleField()  # as exact as the averages it ranks by
+
+    class Meta:
+        table_name = "function_pair"
+        indexes = (
+            (("function_name", "app"), True),
+            (("avg_runtime",), False),
+        )

@@ -26,6 +26,7 @@ from typing import Any
 
 from peewee import SQL, ValuesList, fn
 
+from control.performance import pairs
 from control.performance.models import FunctionLog
 from control.querying import within
 
@@ -86,6 +87,11 @@ def slowest_rows(
     n: int, since: dt.datetime | None, until: dt.datetime | None
 ) -> list[tuple[Any, ...]]:
     """The ``n`` slowest pairs of ``[since, until)`` as rows of :func:`_ranked`."""
+    if since is None and until is None:
+        # all time: the pairs the rewritten sums leave in (control.performance.pairs)
+        kept = pairs.candidates(n)
+        if kept is not None:
+            return list(_ranked(kept, None, None).limit(n).tuples()) if kept else []
     pair = FunctionLog.select(FunctionLog.function_name, FunctionLog.app)
     longest = pair.order_by(FunctionLog.runtime_seconds.desc()).limit(SEED_CALLS)
     seed = _pairs_of(longest, since, until)

@@ -47,6 +47,12 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
             "rollups", "roll_up_functions", MAINTENANCE_QUEUE, settings.schedule_rollup_seconds
         ),
         PeriodicJob(
+            "rollups_function_pairs",
+            "roll_up_function_pairs",
+            MAINTENANCE_QUEUE,
+            settings.schedule_rollup_seconds,
+        ),
+        PeriodicJob(
             "rollups_pipelines",
             "roll_up_pipelines",
             MAINTENANCE_QUEUE,

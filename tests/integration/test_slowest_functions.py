@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from control.performance import services, slowest
+from control.performance import pairs, services, slowest
 from tests.factories import make_app, make_function_log
 
 NOW = dt.datetime(2025, 3, 10, 12, 40)
@@ -71,3 +71,27 @@ def test_the_tie_is_broken_by_the_app(calls):
     ties = [f for f in found if f["function_name"] == "tie"]
     assert [f["avg_runtime_seconds"] for f in ties] == [50.0, 50.0]
     assert [f["app_id"] for f in ties] == sorted(f["app_id"] for f in ties)
+
+
+def test_all_time_from_the_sums_per_pair_equals_the_ranking_of_every_pair(calls):
+    assert pairs.roll_up(NOW) is not None
+    assert slowest.slowest_rows(10, None, None) == every_pair(10, None, None)
+    top = every_pair(10, None, None)
+    app = make_app()
+    # written since the rewrite: a new slowest pair, and the slowest one slowed down less
+    make_function_log(app, function_name="ocr", started=NOW, runtime_seconds=500.0)
+    name, app_id = top[0][0], top[0][1]
+    for _ in range(40):
+        make_function_log(
+            make_app_like(app_id), function_name=name, started=NOW, runtime_seconds=0.25
+        )
+    for n in (1, 10, 50):
+        assert slowest.slowest_rows(n, None, None) == every_pair(n, None, None)
+    assert slowest.slowest_rows(1, None, None)[0][1] == app.id
+    pairs.roll_up(NOW)
+    assert slowest.slowest_rows(10, None, None) == every_pair(10, None, None)
+
+
+def make_app_like(app_id: str):
+    """An app object for a function log row of ``app_id`` (only its id is read)."""
+    return type("AppId", (), {"id": app_id})()

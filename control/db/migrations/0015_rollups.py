@@ -1,8 +1,10 @@
 """Fleet-scale aggregates (issue 17): the hourly rollups of the pipeline tasks
 (``pipeline_hour``, the ``roll_up_pipelines`` actor) and of the audit log
 (``audit_action_hour`` and ``audit_actor_hour``, the ``roll_up_audit`` actor), with their
-marks in ``rollup_mark``; ``pipeline_task (updated)``, the tasks changed since a rollup
-run; ``function_log_longest`` and ``function_log_pair_figures``, the slowest functions
+marks in ``rollup_mark``; every call summed per function and app (``function_pair``, the
+``roll_up_function_pairs`` actor, up to the id in ``rollup_mark.rolled_id``);
+``pipeline_task (updated)``, the tasks changed since a rollup run;
+``function_log_longest`` and ``function_log_pair_figures``, the slowest functions
 (``control/performance/slowest.py``).
 
 Declared as the application's models declare them, so the indexes carry the same names
@@ -15,12 +17,13 @@ from peewee import (
     CharField,
     Database,
     DateTimeField,
+    DoubleField,
     FloatField,
     Model,
 )
 from playhouse.migrate import SchemaMigrator
 
-TABLES = ("audit_actor_hour", "audit_action_hour", "pipeline_hour")
+TABLES = ("function_pair", "audit_actor_hour", "audit_action_hour", "pipeline_hour")
 INDEXES = (
     ("pipeline_task", "pipeline_task_updated"),
     ("function_log", "function_log_longest"),
@@ -69,7 +72,22 @@ def up(migrator: SchemaMigrator, db: Database) -> None:
             table_name = "audit_actor_hour"
             indexes = ((("hour", "actor"), True),)
 
-    db.create_tables([PipelineHour, AuditActionHour, AuditActorHour])
+    class FunctionPair(Base):
+        id = AutoField()
+        function_name = CharField(max_length=200)
+        app = CharField(max_length=128, column_name="app_id")
+        calls = BigIntegerField()
+        avg_runtime = DoubleField()  # as exact as the averages it ranks by
+
+        class Meta:
+            table_name = "function_pair"
+            indexes = (
+                (("function_name", "app"), True),
+                (("avg_runtime",), False),
+            )
+
+    db.create_tables([PipelineHour, AuditActionHour, AuditActorHour, FunctionPair])
+    migrator.migrate(migrator.add_column("rollup_mark", "rolled_id", BigIntegerField(null=True)))
 
     class PipelineTask(Base):
         updated = DateTimeField()
@@ -112,6 +130,7 @@ def up(migrator: SchemaMigrator, db: Database) -> None:
 
 
 def down(migrator: SchemaMigrator, db: Database) -> None:
+    migrator.migrate(migrator.drop_column("rollup_mark", "rolled_id"))
     for table, name in INDEXES:
         migrator.migrate(migrator.drop_index(table, name))
     for table in TABLES:

@@ -144,6 +144,7 @@ def test_apscheduler_jobs_coalesce_with_a_misfire_grace_and_one_instance(stub):
         "stale_runtimes",
         "health",
         "rollups",
+        "rollups_function_pairs",
         "rollups_pipelines",
         "rollups_audit",
         "tokens",
