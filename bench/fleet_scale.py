@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import fcntl
+import importlib
 import logging
 import os
 import subprocess
@@ -530,18 +531,27 @@ def _merge(label: str, parts: Sequence[Series]) -> Series:
     )
 
 
+ROLLUPS = (
+    "control.performance.rollup",
+    "control.performance.pairs",
+    "control.pipelines.rollup",
+    "control.audit.rollup",
+)
+
+
 def roll_up_once(url: str) -> None:
-    """Bring the function log's hourly rollup up to date, as the scheduled
-    ``roll_up_functions`` job keeps it (a no-op where the code has no rollup)."""
-    try:
-        from control.performance.rollup import roll_up
-    except ImportError:
-        return
+    """Bring the hourly rollups up to date, as the scheduled ``roll_up_*`` jobs keep
+    them (those the code has)."""
     db = init_database(url)
     try:
-        began = time.perf_counter()
-        rolled = roll_up()
-        log.info("function rollup %s in %.1f s", rolled, time.perf_counter() - began)
+        for name in ROLLUPS:
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                continue
+            began = time.perf_counter()
+            rolled = module.roll_up()
+            log.info("%s %s in %.1f s", name, rolled, time.perf_counter() - began)
     finally:
         db.close()
 

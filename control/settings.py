@@ -140,7 +140,7 @@ class Settings(BaseSettings):
     schedule_notifications_requeue_seconds: int = Field(300, ge=1, le=86_400)
     schedule_bulk_requeue_seconds: int = Field(60, ge=1, le=86_400)
     schedule_health_seconds: int = Field(60, ge=1, le=86_400)
-    schedule_rollup_seconds: int = Field(300, ge=1, le=86_400)  # the function log's hourly rollup
+    schedule_rollup_seconds: int = Field(300, ge=1, le=86_400)  # each hourly rollup
 
     # App health (control/health, docs/health.md): each app judged against its own history
     health_baseline_runs: int = Field(20, ge=1, le=1000)  # completed runs in a baseline

@@ -14,6 +14,7 @@ from typing import Any
 
 import dramatiq
 
+from control.audit import rollup as audit_rollup
 from control.auth.models import RefreshToken
 from control.auth.revocation import purge_expired
 from control.clock import utcnow
@@ -21,7 +22,9 @@ from control.db.database import connected, write_transaction
 from control.events import EventType, publish
 from control.health.services import evaluate_all
 from control.maintenance.retention import SLICE_SECONDS, purge_older_than, run_retention
-from control.performance.rollup import roll_up
+from control.performance import pairs
+from control.performance import rollup as function_rollup
+from control.pipelines import rollup as pipeline_rollup
 from control.runtimes.stale import close_and_notify
 from control.settings import get_settings
 from control.system import metrics
@@ -79,9 +82,33 @@ def evaluate_health() -> None:
 def roll_up_functions() -> None:
     """Rewrite the recent hours of the function log's hourly rollup and move its mark
     (``control.performance.rollup``)."""
-    rolled = roll_up()
+    rolled = function_rollup.roll_up()
     if rolled is not None:
         log.info("function rollup: hours %s to %s rewritten", *rolled)
+
+
+def roll_up_function_pairs() -> None:
+    """Rewrite the function log's sums per function and app and move their mark
+    (``control.performance.pairs``)."""
+    last = pairs.roll_up()
+    if last is not None:
+        log.info("function pairs: calls up to id %s summed", last)
+
+
+def roll_up_pipelines() -> None:
+    """Rewrite the recent and the changed hours of the pipeline tasks' hourly rollup and
+    move its mark (``control.pipelines.rollup``)."""
+    rolled = pipeline_rollup.roll_up()
+    if rolled is not None:
+        log.info("pipeline rollup: hours %s to %s rewritten", *rolled)
+
+
+def roll_up_audit() -> None:
+    """Rewrite the recent hours of the audit log's hourly rollups and move their mark
+    (``control.audit.rollup``)."""
+    rolled = audit_rollup.roll_up()
+    if rolled is not None:
+        log.info("audit rollup: hours %s to %s rewritten", *rolled)
 
 
 def declare(broker: dramatiq.Broker, tasks: TaskQueue) -> None:
@@ -98,6 +125,9 @@ def declare(broker: dramatiq.Broker, tasks: TaskQueue) -> None:
         actors.DETECT_STALE_RUNTIMES: (detect_stale, 2 * 60_000),
         actors.EVALUATE_HEALTH: (evaluate_health, 2 * 60_000),
         actors.ROLL_UP_FUNCTIONS: (roll_up_functions, 5 * 60_000),
+        actors.ROLL_UP_FUNCTION_PAIRS: (roll_up_function_pairs, 5 * 60_000),
+        actors.ROLL_UP_PIPELINES: (roll_up_pipelines, 5 * 60_000),
+        actors.ROLL_UP_AUDIT: (roll_up_audit, 5 * 60_000),
     }
     for ref, (fn, time_limit) in limits.items():
         dramatiq.actor(

@@ -1,8 +1,8 @@
-"""The audit log table."""
+"""The audit log table and its hourly rollups."""
 
 from __future__ import annotations
 
-from peewee import AutoField, CharField, DateTimeField, IntegerField
+from peewee import AutoField, BigIntegerField, CharField, DateTimeField, IntegerField
 
 from control.clock import utcnow
 from control.db.base import BaseModel
@@ -35,3 +35,30 @@ class AuditLog(BaseModel):
             # the figures of a period read from the index alone
             (("at", "action", "outcome", "actor"), False),
         )
+
+
+class AuditActionHour(BaseModel):
+    """The audit rows counted per hour, action and outcome (``control.audit.rollup``)."""
+
+    id = AutoField()
+    hour = DateTimeField()  # the start of the hour, naive UTC
+    action = CharField(max_length=64)
+    outcome = CharField(max_length=16)
+    rows = BigIntegerField()
+
+    class Meta:
+        table_name = "audit_action_hour"
+        indexes = ((("hour", "action", "outcome"), True),)
+
+
+class AuditActorHour(BaseModel):
+    """The audit rows counted per hour and actor (``control.audit.rollup``)."""
+
+    id = AutoField()
+    hour = DateTimeField()  # the start of the hour, naive UTC
+    actor = CharField(max_length=254)
+    rows = BigIntegerField()
+
+    class Meta:
+        table_name = "audit_actor_hour"
+        indexes = ((("hour", "actor"), True),)

@@ -10,6 +10,7 @@ from typing import Any
 from peewee import Case, ModelSelect, fn
 
 from control.apps.models import Apps
+from control.audit import rollup
 from control.audit.models import AuditLog
 from control.clock import utcnow
 from control.enums import FatalFlag, RunStatus, RuntimeStatus
@@ -79,32 +80,22 @@ def list_activity(
     return [item(r) for r in rows], key
 
 
-def _counts(since: dt.datetime, column: Any) -> dict[str, int]:
-    """``{value: rows}`` of the audit rows since ``since``, grouped by ``column`` in SQL."""
-    query = tuples(
-        AuditLog.select(column, fn.COUNT(AuditLog.id)).where(AuditLog.at >= since).group_by(column)
-    )
-    return dict(query)
-
-
 def activity_stats(since: dt.datetime) -> dict[str, Any]:
-    """Audit figures since ``since``: totals by action and outcome, failed logins, top actors."""
-    by_action = _counts(since, AuditLog.action)
-    by_outcome = dict.fromkeys(OUTCOMES, 0) | _counts(since, AuditLog.outcome)
-    count = fn.COUNT(AuditLog.id)
-    top = tuples(
-        AuditLog.select(AuditLog.actor, count.alias("n"))
-        .where(AuditLog.at >= since)
-        .group_by(AuditLog.actor)
-        .order_by(count.desc(), AuditLog.actor.asc())
-        .limit(TOP_ACTORS)
-    )
+    """Audit figures since ``since``: totals by action and outcome, failed logins, top
+    actors (from the hourly rollups for their whole hours, ``control.audit.rollup``)."""
+    by_action: dict[str, int] = {}
+    by_outcome = dict.fromkeys(OUTCOMES, 0)
+    for (action, outcome), n in rollup.by_action(since).items():
+        by_action[action] = by_action.get(action, 0) + n
+        by_outcome[outcome] = by_outcome.get(outcome, 0) + n
     return {
         "total": sum(by_action.values()),
         "by_action": dict(sorted(by_action.items(), key=lambda kv: (-kv[1], kv[0]))),
         "by_outcome": by_outcome,
         "failed_logins": sum(by_action.get(a, 0) for a in FAILED_LOGINS),
-        "top_actors": [{"actor": actor, "count": n} for actor, n in top],
+        "top_actors": [
+            {"actor": actor, "count": n} for actor, n in rollup.top_actors(since, TOP_ACTORS)
+        ],
     }
 
 

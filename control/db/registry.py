@@ -25,6 +25,7 @@ from control.logs import models as logs_models
 from control.notifications import models as notifications_models
 from control.performance import models as performance_models
 from control.pipelines import models as pipelines_models
+from control.rollups import models as rollups_models
 from control.runtimes import models as runtimes_models
 from control.scheduler import models as scheduler_models
 from control.system import models as system_models
@@ -45,6 +46,7 @@ MODEL_MODULES: tuple[ModuleType, ...] = (
     bulk_models,
     health_models,
     agents_models,
+    rollups_models,
 )
 """The modules that declare models; a model outside them has no table."""
 

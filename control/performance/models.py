@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peewee import AutoField, BigIntegerField, CharField, DateTimeField, FloatField
+from peewee import AutoField, BigIntegerField, CharField, DateTimeField, DoubleField, FloatField
 
 from control.clock import utcnow
 from control.db.base import BaseModel
@@ -32,6 +32,29 @@ class FunctionLog(BaseModel):
         )
 
 
+# The slowest pairs (control/performance/slowest.py) read from the indexes alone: the
+# longest calls of a window, then the calls of the pairs that can make the list.
+FunctionLog.add_index(
+    FunctionLog.index(
+        FunctionLog.runtime_seconds,
+        FunctionLog.started,
+        FunctionLog.function_name,
+        FunctionLog.app,
+        name="function_log_longest",
+    )
+)
+FunctionLog.add_index(
+    FunctionLog.index(
+        FunctionLog.function_name,
+        FunctionLog.app,
+        FunctionLog.started,
+        FunctionLog.runtime_seconds,
+        FunctionLog.task_size,
+        name="function_log_pair_figures",
+    )
+)
+
+
 class FunctionHour(BaseModel):
     """The function log rolled up per function name and hour (``control.performance.rollup``).
 
@@ -54,12 +77,19 @@ class FunctionHour(BaseModel):
         indexes = ((("hour", "function_name"), True),)
 
 
-class RollupMark(BaseModel):
-    """How far a rollup is complete: its hours before ``rolled_until`` are written."""
+class FunctionPair(BaseModel):
+    """Every call of the function log summed per function name and app, up to the id in
+    its mark (``control.performance.pairs``): the all-time slowest list's first cut."""
 
-    name = CharField(max_length=64, primary_key=True)
-    rolled_until = DateTimeField()
-    updated = DateTimeField(default=utcnow)
+    id = AutoField()
+    function_name = CharField(max_length=200)
+    app = CharField(max_length=128, column_name="app_id")
+    calls = BigIntegerField()
+    avg_runtime = DoubleField()  # as exact as the averages it ranks by
 
     class Meta:
-        table_name = "rollup_mark"
+        table_name = "function_pair"
+        indexes = (
+            (("function_name", "app"), True),
+            (("avg_runtime",), False),
+        )

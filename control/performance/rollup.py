@@ -18,100 +18,67 @@ rollup (docs/operations.md).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import SQL, ColumnBase, Node, fn
+from peewee import fn
 
-from control.clock import utcnow
-from control.db.database import connected, dialect, locking, write_transaction
-from control.performance.models import FunctionHour, FunctionLog, RollupMark
+from control.db.database import connected
+from control.performance.models import FunctionHour, FunctionLog
 from control.querying import bucket_start, time_bucket, tuples
+from control.rollups import hourly
 
 NAME = "function_hour"
 LOOKBACK = dt.timedelta(hours=24)
-HOUR = dt.timedelta(hours=1)
-
-
-def hour_floor(at: dt.datetime) -> dt.datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
-
-
-def hour_ceil(at: dt.datetime) -> dt.datetime:
-    floor = hour_floor(at)
-    return floor if floor == at else floor + HOUR
-
-
-def _hour_of(field: Node) -> ColumnBase:
-    """``field`` truncated to its hour, as a value the column ``hour`` stores."""
-    if dialect() == "sqlite":
-        # peewee's own text form of a datetime, so that comparisons with it hold
-        return fn.strftime(SQL("'%Y-%m-%d %H:00:00'"), field)
-    return time_bucket(field, "hour")
 
 
 def rolled_until() -> dt.datetime | None:
     """The rollup's mark: its hours before it are written; None before the first run."""
-    with connected():
-        mark = RollupMark.get_or_none(RollupMark.name == NAME)
-    return None if mark is None else mark.rolled_until
+    return hourly.rolled_until(NAME)
+
+
+def _oldest() -> dt.datetime | None:
+    oldest: dt.datetime | None = FunctionLog.select(fn.MIN(FunctionLog.started)).scalar()
+    return oldest
+
+
+def _rewrite(since: dt.datetime, until: dt.datetime, _before: dt.datetime | None) -> None:
+    FunctionHour.delete().where(FunctionHour.hour >= since, FunctionHour.hour < until).execute()
+    hour = hourly.hour_of(FunctionLog.started)
+    sums = (
+        FunctionLog.select(
+            hour,
+            FunctionLog.function_name,
+            fn.COUNT(FunctionLog.id),
+            fn.SUM(FunctionLog.runtime_seconds),
+            fn.MAX(FunctionLog.runtime_seconds),
+            fn.SUM(FunctionLog.task_size),
+            fn.SUM(FunctionLog.solved),
+            fn.SUM(FunctionLog.failed),
+        )
+        .where(FunctionLog.started >= since, FunctionLog.started < until)
+        .group_by(hour, FunctionLog.function_name)
+    )
+    FunctionHour.insert_from(
+        sums,
+        [
+            FunctionHour.hour,
+            FunctionHour.function_name,
+            FunctionHour.calls,
+            FunctionHour.runtime_sum,
+            FunctionHour.runtime_max,
+            FunctionHour.task_size,
+            FunctionHour.solved,
+            FunctionHour.failed,
+        ],
+    ).execute()
 
 
 def roll_up(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime] | None:
     """Rewrite the rollup's hours from ``LOOKBACK`` before the mark (the first run: from
     the oldest call) up to the hour of ``now``; move the mark there. Returns the hours
-    rewritten, None when there was nothing to roll up.
-
-    One transaction, the mark's row locked first, so that two workers running it at
-    once take turns.
-    """
-    until = hour_floor(now or utcnow())
-    with connected(), write_transaction():
-        mark = locking(RollupMark.select().where(RollupMark.name == NAME)).first()
-        if mark is not None:
-            since = min(mark.rolled_until, until) - LOOKBACK
-        else:
-            oldest = FunctionLog.select(fn.MIN(FunctionLog.started)).scalar()
-            if oldest is None:
-                return None
-            since = hour_floor(oldest)
-        FunctionHour.delete().where(FunctionHour.hour >= since, FunctionHour.hour < until).execute()
-        hour = _hour_of(FunctionLog.started)
-        sums = (
-            FunctionLog.select(
-                hour,
-                FunctionLog.function_name,
-                fn.COUNT(FunctionLog.id),
-                fn.SUM(FunctionLog.runtime_seconds),
-                fn.MAX(FunctionLog.runtime_seconds),
-                fn.SUM(FunctionLog.task_size),
-                fn.SUM(FunctionLog.solved),
-                fn.SUM(FunctionLog.failed),
-            )
-            .where(FunctionLog.started >= since, FunctionLog.started < until)
-            .group_by(hour, FunctionLog.function_name)
-        )
-        FunctionHour.insert_from(
-            sums,
-            [
-                FunctionHour.hour,
-                FunctionHour.function_name,
-                FunctionHour.calls,
-                FunctionHour.runtime_sum,
-                FunctionHour.runtime_max,
-                FunctionHour.task_size,
-                FunctionHour.solved,
-                FunctionHour.failed,
-            ],
-        ).execute()
-        if mark is None:
-            RollupMark.create(name=NAME, rolled_until=until, updated=utcnow())
-        else:
-            RollupMark.update(rolled_until=until, updated=utcnow()).where(
-                RollupMark.name == NAME
-            ).execute()
-    return since, until
+    rewritten, None when there was nothing to roll up (:func:`hourly.roll_up`)."""
+    return hourly.roll_up(NAME, _rewrite, _oldest, LOOKBACK, now)
 
 
 @dataclass
@@ -137,7 +104,7 @@ class Sums:
         self.failed += int(failed or 0)
 
 
-def _raw(bucket: str, since: dt.datetime, until: dt.datetime, function_name: str | None) -> Any:
+def _raw(bucket: str, ranges: hourly.Split, function_name: str | None) -> Any:
     start = time_bucket(FunctionLog.started, bucket)
     query = FunctionLog.select(
         FunctionLog.function_name,
@@ -148,13 +115,13 @@ def _raw(bucket: str, since: dt.datetime, until: dt.datetime, function_name: str
         fn.SUM(FunctionLog.task_size),
         fn.SUM(FunctionLog.solved),
         fn.SUM(FunctionLog.failed),
-    ).where(FunctionLog.started >= since, FunctionLog.started < until)
+    ).where(hourly.in_ranges(FunctionLog.started, ranges.raw))
     if function_name is not None:
         query = query.where(FunctionLog.function_name == function_name)
     return query.group_by(FunctionLog.function_name, start)
 
 
-def _rolled(bucket: str, since: dt.datetime, until: dt.datetime, function_name: str | None) -> Any:
+def _rolled(bucket: str, ranges: hourly.Split, function_name: str | None) -> Any:
     start = time_bucket(FunctionHour.hour, bucket)
     query = FunctionHour.select(
         FunctionHour.function_name,
@@ -165,27 +132,10 @@ def _rolled(bucket: str, since: dt.datetime, until: dt.datetime, function_name: 
         fn.SUM(FunctionHour.task_size),
         fn.SUM(FunctionHour.solved),
         fn.SUM(FunctionHour.failed),
-    ).where(FunctionHour.hour >= since, FunctionHour.hour < until)
+    ).where(hourly.in_ranges(FunctionHour.hour, ranges.rolled))
     if function_name is not None:
         query = query.where(FunctionHour.function_name == function_name)
     return query.group_by(FunctionHour.function_name, start)
-
-
-def _pieces(
-    bucket: str, since: dt.datetime, until: dt.datetime, function_name: str | None
-) -> Iterator[Any]:
-    """The queries whose sums make up ``[since, until)``: the rollup for its whole hours
-    before the mark, the raw rows for the rest."""
-    mark = rolled_until()
-    first, last = hour_ceil(since), min(hour_floor(until), mark) if mark else None
-    if last is None or first >= last:
-        yield _raw(bucket, since, until, function_name)
-        return
-    if since < first:
-        yield _raw(bucket, since, first, function_name)
-    yield _rolled(bucket, first, last, function_name)
-    if last < until:
-        yield _raw(bucket, last, until, function_name)
 
 
 def hourly_sums(
@@ -195,7 +145,11 @@ def hourly_sums(
     the calls started in ``[since, until)`` of every app."""
     found: dict[tuple[str, dt.datetime], Sums] = {}
     with connected():
-        for query in _pieces(bucket, since, until, function_name):
+        ranges = hourly.split(rolled_until(), since, until)
+        queries = [_raw(bucket, ranges, function_name)] if ranges.raw else []
+        if ranges.rolled:
+            queries.append(_rolled(bucket, ranges, function_name))
+        for query in queries:
             for name, start, *figures in tuples(query):
                 found.setdefault((name, bucket_start(start)), Sums()).add(*figures)
     return found

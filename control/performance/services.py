@@ -20,6 +20,7 @@ from control.clock import utcnow
 from control.errors import InvalidInput, NotFound
 from control.performance import rollup
 from control.performance.models import FunctionLog
+from control.performance.slowest import slowest_rows
 from control.querying import (
     PERIODS,
     bucket_start,
@@ -112,29 +113,10 @@ def slowest(
     """The ``n`` slowest (function, app) pairs by average runtime in ``[since, until)``.
 
     Ties on the average go to the higher maximum, then by name and app. Averages of
-    runtime are rounded to 0.001 s, of task size to 0.1.
+    runtime are rounded to 0.001 s, of task size to 0.1. Only the pairs that can make
+    the list are aggregated (:mod:`control.performance.slowest`).
     """
-    avg_runtime = fn.AVG(FunctionLog.runtime_seconds)
-    max_runtime = fn.MAX(FunctionLog.runtime_seconds)
-    query = FunctionLog.select(
-        FunctionLog.function_name,
-        FunctionLog.app,
-        avg_runtime,
-        max_runtime,
-        fn.AVG(FunctionLog.task_size),
-        fn.COUNT(FunctionLog.id),
-    )
-    query = within(query, FunctionLog.started, since, until)
-    rows = tuples(
-        query.group_by(FunctionLog.function_name, FunctionLog.app)
-        .order_by(
-            avg_runtime.desc(),
-            max_runtime.desc(),
-            FunctionLog.function_name.asc(),
-            FunctionLog.app.asc(),
-        )
-        .limit(n)
-    )
+    rows = slowest_rows(n, since, until)
     return [
         {
             "function_name": function_name,

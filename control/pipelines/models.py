@@ -1,8 +1,16 @@
-"""The pipeline task table: documents moving through a pipeline's stages."""
+"""The pipeline task table (documents moving through a pipeline's stages) and its hourly rollup."""
 
 from __future__ import annotations
 
-from peewee import AutoField, CharField, DateTimeField, FloatField, IntegerField, TextField
+from peewee import (
+    AutoField,
+    BigIntegerField,
+    CharField,
+    DateTimeField,
+    FloatField,
+    IntegerField,
+    TextField,
+)
 
 from control.clock import utcnow
 from control.db.base import BaseModel
@@ -38,6 +46,7 @@ class PipelineTask(BaseModel):
             (("status", "ended"), False),  # the failures of a period
             (("stage",), False),
             (("created",), False),
+            (("updated",), False),  # what changed since the hourly rollup's last run
         )
 
 
@@ -52,3 +61,22 @@ PipelineTask.add_index(
         name="pipeline_task_created_figures",
     )
 )
+
+
+class PipelineHour(BaseModel):
+    """The tasks counted per hour of creation, document type, current stage and status
+    (``control.pipelines.rollup``): how many, and the summed duration of the completed
+    ones that have a duration and how many they are, so that hours add up to windows."""
+
+    id = AutoField()
+    hour = DateTimeField()  # the start of the hour the tasks were created in, naive UTC
+    document_type = CharField(max_length=64)
+    stage = CharField(max_length=32)
+    status = CharField(max_length=16)
+    tasks = BigIntegerField()
+    duration_sum = FloatField()
+    durations = BigIntegerField()
+
+    class Meta:
+        table_name = "pipeline_hour"
+        indexes = ((("hour", "document_type", "stage", "status"), True),)

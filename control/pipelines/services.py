@@ -10,11 +10,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import Case, ColumnBase, ModelSelect, fn
+from peewee import ColumnBase, ModelSelect, fn
 
 from control.clock import utcnow
 from control.enums import PipelineStatus
 from control.errors import NotFound
+from control.pipelines import rollup
 from control.pipelines.models import PipelineTask
 from control.querying import (
     PERIODS,
@@ -124,32 +125,24 @@ def throughput(period: str, now: dt.datetime | None = None) -> dict[str, Any]:
     """
     since, until = _window(period, now)
     hours = PERIODS[period].total_seconds() / 3600
-    completed = PipelineTask.status == PipelineStatus.COMPLETED
-    failed = PipelineTask.status == PipelineStatus.FAILED
-    rows = tuples(
-        PipelineTask.select(
-            PipelineTask.document_type,
-            fn.COUNT(PipelineTask.id),
-            fn.SUM(Case(None, ((completed, 1),), 0)),
-            fn.SUM(Case(None, ((failed, 1),), 0)),
-            fn.AVG(Case(None, ((completed, PipelineTask.duration_seconds),), None)),
-        )
-        .where(PipelineTask.created >= since, PipelineTask.created < until)
-        .group_by(PipelineTask.document_type)
-        .order_by(PipelineTask.document_type.asc())
-    )
+    by_type: dict[str, list[Any]] = {}
+    for (document_type, _stage, status), c in rollup.counts(since, until).items():
+        figures = by_type.setdefault(document_type, [0, 0, 0, 0.0, 0])
+        figures[0] += c.tasks
+        figures[1] += c.tasks if status == PipelineStatus.COMPLETED else 0
+        figures[2] += c.tasks if status == PipelineStatus.FAILED else 0
+        figures[3] += c.duration_sum
+        figures[4] += c.durations
     pipelines = []
-    for document_type, total, n_completed, n_failed, avg_duration in rows:
-        total, n_completed, n_failed = int(total), int(n_completed or 0), int(n_failed or 0)
+    for document_type in sorted(by_type):
+        total, n_completed, n_failed, duration_sum, durations = by_type[document_type]
         pipelines.append(
             {
                 "document_type": document_type,
                 "total_tasks": total,
                 "completed": n_completed,
                 "failed": n_failed,
-                "avg_duration_seconds": (
-                    None if avg_duration is None else round(float(avg_duration), 1)
-                ),
+                "avg_duration_seconds": (round(duration_sum / durations, 1) if durations else None),
                 "throughput_per_hour": round(total / hours, 1),
                 "success_rate": _rate(n_completed, total),
                 "failure_rate": _rate(n_failed, total),

@@ -1,8 +1,10 @@
 """The pipeline's stage matrix: tasks per document type x current stage x status.
 
-One ``GROUP BY`` over the tasks created in the period; Python only lays the counts out as
-rows (document types) and columns (stages, in pipeline order) with every status present,
-so a client can draw the matrix without knowing the statuses or the stages in advance.
+The tasks created in the period counted per document type, stage and status (the hourly
+rollup for its whole hours, ``control.pipelines.rollup``); Python only lays the counts
+out as rows (document types) and columns (stages, in pipeline order) with every status
+present, so a client can draw the matrix without knowing the statuses or the stages in
+advance.
 """
 
 from __future__ import annotations
@@ -10,12 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from peewee import fn
-
 from control.clock import utcnow
 from control.enums import PipelineStatus
-from control.pipelines.models import PipelineTask
-from control.querying import PERIODS, tuples
+from control.pipelines import rollup
+from control.querying import PERIODS
 
 # The reference agent's stages (control/agent/pipeline.py). Not imported from there: the
 # agent package pulls in the whole runner. Stages an app names itself follow, A-Z.
@@ -42,20 +42,10 @@ def stage_matrix(period: str, now: dt.datetime | None = None) -> dict[str, Any]:
     """
     until = now or utcnow()
     since = until - PERIODS[period]
-    rows = tuples(
-        PipelineTask.select(
-            PipelineTask.document_type,
-            PipelineTask.stage,
-            PipelineTask.status,
-            fn.COUNT(PipelineTask.id),
-        )
-        .where(PipelineTask.created >= since, PipelineTask.created < until)
-        .group_by(PipelineTask.document_type, PipelineTask.stage, PipelineTask.status)
-    )
     counts: dict[str, dict[str, dict[str, int]]] = {}
-    for document_type, stage, status, n in rows:
+    for (document_type, stage, status), c in rollup.counts(since, until).items():
         cell = counts.setdefault(document_type, {}).setdefault(stage, _empty_counts())
-        cell[PipelineStatus(status).value] += int(n)
+        cell[status.value] += c.tasks
     stages = stage_order({stage for cells in counts.values() for stage in cells})
     failed = PipelineStatus.FAILED.value
     document_types = []

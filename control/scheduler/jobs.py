@@ -47,6 +47,21 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
             "rollups", "roll_up_functions", MAINTENANCE_QUEUE, settings.schedule_rollup_seconds
         ),
         PeriodicJob(
+            "rollups_function_pairs",
+            "roll_up_function_pairs",
+            MAINTENANCE_QUEUE,
+            settings.schedule_rollup_seconds,
+        ),
+        PeriodicJob(
+            "rollups_pipelines",
+            "roll_up_pipelines",
+            MAINTENANCE_QUEUE,
+            settings.schedule_rollup_seconds,
+        ),
+        PeriodicJob(
+            "rollups_audit", "roll_up_audit", MAINTENANCE_QUEUE, settings.schedule_rollup_seconds
+        ),
+        PeriodicJob(
             "tokens", "cleanup_tokens", MAINTENANCE_QUEUE, settings.schedule_tokens_seconds
         ),
         PeriodicJob(

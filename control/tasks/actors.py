@@ -15,6 +15,9 @@ APPLY_RETENTION = ActorRef("apply_retention", MAINTENANCE_QUEUE)
 DETECT_STALE_RUNTIMES = ActorRef("detect_stale_runtimes", MAINTENANCE_QUEUE)
 EVALUATE_HEALTH = ActorRef("evaluate_health", MAINTENANCE_QUEUE)
 ROLL_UP_FUNCTIONS = ActorRef("roll_up_functions", MAINTENANCE_QUEUE)
+ROLL_UP_FUNCTION_PAIRS = ActorRef("roll_up_function_pairs", MAINTENANCE_QUEUE)
+ROLL_UP_PIPELINES = ActorRef("roll_up_pipelines", MAINTENANCE_QUEUE)
+ROLL_UP_AUDIT = ActorRef("roll_up_audit", MAINTENANCE_QUEUE)
 
 ALL: dict[str, ActorRef] = {
     actor.name: actor
@@ -29,5 +32,8 @@ ALL: dict[str, ActorRef] = {
         DETECT_STALE_RUNTIMES,
         EVALUATE_HEALTH,
         ROLL_UP_FUNCTIONS,
+        ROLL_UP_FUNCTION_PAIRS,
+        ROLL_UP_PIPELINES,
+        ROLL_UP_AUDIT,
     )
 }

@@ -74,6 +74,9 @@ def test_the_actors_are_declared_on_purpose(stub_broker):
         actors.CLEANUP_TOKENS,
         actors.EVALUATE_HEALTH,
         actors.ROLL_UP_FUNCTIONS,
+        actors.ROLL_UP_FUNCTION_PAIRS,
+        actors.ROLL_UP_PIPELINES,
+        actors.ROLL_UP_AUDIT,
     ):
         actor = stub_broker.get_actor(ref.name)
         assert actor.broker is stub_broker
@@ -159,7 +162,7 @@ def test_cleanup_tokens_runs_on_a_worker(db, worker):
 
 
 def test_roll_up_functions_runs_on_a_worker_and_writes_the_hours(db, worker):
-    from control.performance.models import FunctionHour
+    from control.performance.models import FunctionHour, FunctionPair
     from control.performance.rollup import rolled_until
     from tests.factories import make_function_log
 
@@ -169,7 +172,9 @@ def test_roll_up_functions_runs_on_a_worker_and_writes_the_hours(db, worker):
         make_function_log(app, function_name="fetch", started=two_hours_ago, runtime_seconds=3.0)
         make_function_log(app, function_name="fetch", started=two_hours_ago, runtime_seconds=5.0)
     run(actors.ROLL_UP_FUNCTIONS, worker)
+    run(actors.ROLL_UP_FUNCTION_PAIRS, worker)
     with db.connection_context():
+        (pair,) = FunctionPair.select()
         (hour,) = FunctionHour.select()
         mark = rolled_until()
     assert (hour.function_name, hour.calls, hour.runtime_sum, hour.runtime_max) == (
@@ -178,6 +183,30 @@ def test_roll_up_functions_runs_on_a_worker_and_writes_the_hours(db, worker):
         8.0,
         5.0,
     )
+    assert (pair.function_name, pair.app, pair.calls, pair.avg_runtime) == ("fetch", app.id, 2, 4.0)
     assert hour.hour == two_hours_ago.replace(minute=0, second=0, microsecond=0)
     assert mark is not None
     assert two_hours_ago < mark <= utcnow()
+
+
+def test_roll_up_pipelines_and_audit_run_on_a_worker_and_write_the_hours(db, worker):
+    from control.audit.models import AuditActorHour, AuditLog
+    from control.pipelines.models import PipelineHour
+    from control.rollups.hourly import rolled_until
+    from tests.factories import make_pipeline_task
+
+    two_hours_ago = utcnow() - dt.timedelta(hours=2)
+    with db.connection_context():
+        app = make_app()
+        make_pipeline_task(app, created=two_hours_ago, updated=two_hours_ago)
+        AuditLog.create(at=two_hours_ago, actor="alice", action="apps.start", outcome="success")
+    run(actors.ROLL_UP_PIPELINES, worker)
+    run(actors.ROLL_UP_AUDIT, worker)
+    with db.connection_context():
+        (tasks,) = PipelineHour.select()
+        (actor,) = AuditActorHour.select()
+        marks = rolled_until("pipeline_hour"), rolled_until("audit_hour")
+    hour = two_hours_ago.replace(minute=0, second=0, microsecond=0)
+    assert (tasks.hour, tasks.document_type, tasks.tasks) == (hour, "invoice", 1)
+    assert (actor.hour, actor.actor, actor.rows) == (hour, "alice", 1)
+    assert all(mark is not None and two_hours_ago < mark <= utcnow() for mark in marks)
