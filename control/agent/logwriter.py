@@ -288,7 +288,12 @@ class RunLogHandler(logging.Handler):
     def add(
         self, level: int, name: str, function: str | None, message: str, created: float
     ) -> None:
-        """Queue the row of one record (``created`` in seconds since the epoch)."""
+        """Queue the row of one record (``created`` in seconds since the epoch).
+
+        A NUL character becomes U+FFFD: PostgreSQL text cannot hold one, and the COPY
+        of its whole batch would fail with it (kept the same on every database)."""
+        if "\x00" in message:
+            message = message.replace("\x00", "\ufffd")
         self.batcher.add(
             {
                 "app": self.app_id,

@@ -223,3 +223,16 @@ def test_a_message_that_does_not_format_is_reported_as_logging_does(db, capsys):
     batcher.flush()
     assert "--- Logging error ---" in capsys.readouterr().err
     assert [m for (m,) in Logs.select(Logs.message).tuples()] == ["after"]
+
+
+def test_a_nul_in_a_message_neither_loses_its_batch_nor_the_record(db):
+    """PostgreSQL text holds no NUL character: the record is kept with U+FFFD in its
+    place (on every database alike), and the rest of its batch goes in with it."""
+    app = make_app()
+    batcher = LogBatcher(batch_size=3, publish_events=False)
+    ctx = AppContext(app_id=app.id, runtime_id=None, settings={}, batcher=batcher)
+    ctx.log.info("before")
+    ctx.log.info("binary junk: %s", "a\x00b")
+    ctx.log.info("after")
+    rows = [r.message for r in Logs.select().order_by(Logs.id)]
+    assert rows == ["before", "binary junk: a\ufffdb", "after"]
