@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,15 @@ from control.db.database import locking
 from control.enums import FatalFlag, RunStatus
 from control.errors import NotFound
 from control.health.services import holding, verdicts_of
-from control.querying import Page, SortKey, apply_sort, paginate, tuples, where_given
+from control.querying import (
+    Page,
+    SortKey,
+    apply_sort,
+    keyset_after,
+    paginate,
+    tuples,
+    where_given,
+)
 from control.runtimes.models import Runtime
 
 SORTABLE = {
@@ -86,32 +95,73 @@ def _last_run_started() -> ColumnBase:
     )
 
 
-def _sorted_page(f: AppFilter, sort: list[SortKey], page: int, per_page: int) -> Page:
-    """The page's apps, each with its runs joined, in the order of ``sort``.
+def _order(sort: list[SortKey]) -> list[SortKey]:
+    """``sort`` with the id last to break ties, as :func:`control.querying.apply_sort`
+    orders the page: the keyset order. (Each name is also the attribute of ``Apps``
+    that holds the value, but for "Last run".)"""
+    return [*sort, *([] if any(k.name == "id" for k in sort) else [SortKey("id")])]
+
+
+def _ordered(query: ModelSelect[Apps], order: list[tuple[ColumnBase, bool]]) -> ModelSelect[Apps]:
+    return query.order_by(*(column.desc() if desc else column.asc() for column, desc in order))
+
+
+def _sorted_page(
+    f: AppFilter, sort: list[SortKey], page: int, per_page: int, after: Sequence[Any] | None
+) -> Page:
+    """The page's apps, each with its runs joined, in the order of ``sort``, and the
+    key of its last row when more rows follow (``next_key``, None on the last page).
+
+    Page ``page`` by offset, or with ``after`` the rows after that key (a keyset page:
+    as fast deep in the list as at its start; ``page`` only numbers it).
 
     Sorted by "Last run", the page's ids are chosen first from ``apps`` alone (the key
     by subqueries, :func:`_last_run_started`), then only those apps are read with their
     runs.
     """
-    if not any(k.name == "last_run" for k in sort):
-        query = apply_sort(_filtered(with_runs(*LISTED), f), sort, SORTABLE, tiebreak=Apps.id)
+    by_last_run = any(k.name == "last_run" for k in sort)
+    columns = SORTABLE | ({"last_run": _last_run_started()} if by_last_run else {})
+    keys = _order(sort)
+    order = [(columns[k.name], k.descending) for k in keys]
+    ids = Apps.select(Apps.id, columns["last_run"].alias("last_run_key"))
+    # the sort columns a list item does not show are read too: the next key has them
+    unlisted = [c for c, _ in order if not any(c is listed for listed in LISTED)]
+    query = _filtered(ids if by_last_run else with_runs(*LISTED, *unlisted), f)
+    if after is None:
         # f and sort determine the query: its SQL is rendered once (control/db/compiled.py)
-        return paginate(query, page, per_page, key=("apps.list", f, tuple(sort)))
-    columns = SORTABLE | {"last_run": _last_run_started()}
-    ids_query = apply_sort(_filtered(Apps.select(Apps.id), f), sort, columns, tiebreak=Apps.id)
-    ids = paginate(ids_query, page, per_page)
-    wanted = [a.id for a in ids.rows]
-    found = {a.id: a for a in with_runs(*LISTED).where(Apps.id.in_(wanted))} if wanted else {}
-    return Page([found[i] for i in wanted if i in found], ids.page, ids.per_page, ids.total)
+        cache = None if by_last_run else ("apps.list", f, tuple(sort))
+        result = paginate(apply_sort(query, sort, columns, Apps.id), page, per_page, key=cache)
+        rows, total, more = result.rows, result.total, page * per_page < result.total
+    else:
+        total = query.order_by().count()
+        rows = list(_ordered(keyset_after(query, order, after), order).limit(per_page + 1))
+        more, rows = len(rows) > per_page, rows[:per_page]
+    key = None
+    if more and rows:
+        last = rows[-1]
+        key = tuple(getattr(last, "last_run_key" if k.name == "last_run" else k.name) for k in keys)
+    if by_last_run:
+        wanted = [a.id for a in rows]
+        found = {a.id: a for a in with_runs(*LISTED).where(Apps.id.in_(wanted))} if wanted else {}
+        rows = [found[i] for i in wanted if i in found]
+    return Page(rows, page, per_page, total, key)
 
 
-def list_apps(f: AppFilter, sort: list[SortKey], page: int, per_page: int) -> Page:
-    """One page of apps matching ``f``, each with its last runtime joined."""
-    result = _sorted_page(f, sort, page, per_page)
+def list_apps(
+    f: AppFilter,
+    sort: list[SortKey],
+    page: int,
+    per_page: int,
+    after: Sequence[Any] | None = None,
+) -> Page:
+    """One page of apps matching ``f``, each with its last runtime joined, and (as
+    ``next_key``) the key to pass as ``after`` for the next page: see
+    :func:`_sorted_page`."""
+    result = _sorted_page(f, sort, page, per_page, after)
     now = utcnow()
     health = verdicts_of(a.id for a in result.rows)
     rows = [summary(a, now) | {"health": health.get(a.id, [])} for a in result.rows]
-    return Page(rows, result.page, result.per_page, result.total)
+    return Page(rows, result.page, result.per_page, result.total, result.next_key)
 
 
 def _count_where(condition: Any) -> Any:
