@@ -13,6 +13,7 @@ from control.apps.models import Apps
 from control.apps.run_state import LAST_RUN_STARTED, LISTED, run_state, with_runs
 from control.audit.services import redact
 from control.clock import utcnow
+from control.db import compiled
 from control.db.database import locking
 from control.enums import FatalFlag, RunStatus
 from control.errors import NotFound
@@ -138,13 +139,13 @@ def _sorted_page(
         Apps.id, *(columns[k.name].alias(_key_name(k)) for k in keys if k.name != "id")
     )
     query = _filtered(with_runs(*LISTED) if by_id else ids, f)
+    # f and sort determine the query: its SQL is rendered once (control/db/compiled.py)
+    cache = None if by_last_run else ("apps.list", f, tuple(sort))
     if after is None:
-        # f and sort determine the query: its SQL is rendered once (control/db/compiled.py)
-        cache = None if by_last_run else ("apps.list", f, tuple(sort))
         result = paginate(apply_sort(query, sort, columns, Apps.id), page, per_page, key=cache)
         rows, total, more = result.rows, result.total, page * per_page < result.total
     else:
-        total = query.order_by().count()
+        total = compiled.count(cache, query) if cache else query.order_by().count()
         rows = list(_ordered(keyset_after(query, order, after), order).limit(per_page + 1))
         more, rows = len(rows) > per_page, rows[:per_page]
     key = None
