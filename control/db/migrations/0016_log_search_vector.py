@@ -33,6 +33,8 @@ def up(migrator: SchemaMigrator, db: Database) -> None:
         f"ALTER TABLE logs ADD COLUMN {COLUMN} tsvector"
         " GENERATED ALWAYS AS (to_tsvector('simple', message)) STORED",
         f"CREATE INDEX {INDEX} ON logs USING GIN ({COLUMN})",
+        # the new column's statistics (how common each word is) choose the plan
+        "ANALYZE logs",
     ):
         db.execute_sql(sql)  # type: ignore[no-untyped-call]  # peewee stub
 
