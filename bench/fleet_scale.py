@@ -13,9 +13,11 @@ by following ``next_cursor``) against the first page; for the offset lists, ``pa
 Targets (issue 17): each p95 <= 100 ms; a deep page <= 1.2x the first.
 
 ``--scale 0.1`` loads a tenth of everything (a quick run). ``--keep`` keeps the loaded
-database (``bench_fleet_keep_<scale>``) and reuses it on the next run with ``--keep``
+database (``bench_fleet_keep_<scale>``, or ``bench_fleet_keep_<name>`` with ``--name``,
+``_<scale>`` added below scale 1) and reuses it on the next run with ``--keep``
 (``dcctl db upgrade`` runs again, so a new migration's indexes apply); drop it with
-``--drop``. ``--only WORD`` measures the endpoints whose name contains WORD.
+``--drop`` (and the same ``--name``). ``--only WORD`` measures the endpoints whose name
+contains WORD.
 ``--record`` rewrites this benchmark's section of bench/RESULTS.md.
 
     .venv/bin/python bench/fleet_scale.py [--scale 1] [--keep] [--requests 30] [--record]
@@ -83,8 +85,13 @@ log = logging.getLogger("bench.fleet_scale")
 # --- The database -------------------------------------------------------------------------
 
 
-def kept_name(scale: float) -> str:
-    return "bench_fleet_keep_" + f"{scale:g}".replace(".", "_")
+def kept_name(scale: float, name: str | None = None) -> str:
+    """The kept database of ``scale``: ``bench_fleet_keep_<scale>``, or with a ``name``
+    (one per person or branch measuring) ``bench_fleet_keep_<name>[_<scale>]``."""
+    tag = f"{scale:g}".replace(".", "_")
+    if name is None:
+        return f"bench_fleet_keep_{tag}"
+    return f"bench_fleet_keep_{name}" + ("" if scale == 1 else f"_{tag}")
 
 
 def _url_of(name: str) -> str:
@@ -253,6 +260,9 @@ def endpoints(ids: dict[str, list[str]]) -> list[Endpoint]:
 
 
 CURSOR_LISTS = {
+    # the apps list pages by offset or by cursor: deep pages follow next_cursor
+    "apps": _q("/apps"),
+    "apps sort=-next_run": _q("/apps", sort="-next_run"),
     "runtimes": _q("/runtimes"),
     "logs": _q("/logs"),
     "logs search=timeout": _q("/logs", search="timeout"),
@@ -260,8 +270,6 @@ CURSOR_LISTS = {
     "activity": _q("/activity"),
 }
 OFFSET_LISTS = {
-    "apps": _q("/apps"),
-    "apps sort=-next_run": _q("/apps", sort="-next_run"),
     "pipeline tasks": _q("/pipelines/tasks"),
 }
 
@@ -575,6 +583,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full fleet")
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the database")
     parser.add_argument("--drop", action="store_true", help="drop the kept database and exit")
+    parser.add_argument(
+        "--name", help="name of the kept database: bench_fleet_keep_NAME (see --keep)"
+    )
     parser.add_argument("--requests", type=int, default=30, help="measured requests per endpoint")
     parser.add_argument("--warmup", type=int, default=3, help="requests before measuring")
     parser.add_argument(
@@ -594,11 +605,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     counts = Counts.at(args.scale)
     if args.drop:
-        drop_database(kept_name(args.scale))
+        drop_database(kept_name(args.scale, args.name))
         return 0
 
     if args.keep:
-        database = kept_database(kept_name(args.scale))
+        database = kept_database(kept_name(args.scale, args.name))
     else:
         database = _scratch(scratch_database("bench_fleet"))
     with database as (url, existed):

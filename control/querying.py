@@ -109,12 +109,14 @@ def within(
 
 @dataclass(frozen=True)
 class Page:
-    """One offset page of rows and the numbers for ``meta``."""
+    """One offset page of rows and the numbers for ``meta``; a list that also pages by
+    keyset gives the key of the page's last row when more rows follow (else None)."""
 
     rows: list[Any]
     page: int
     per_page: int
     total: int
+    next_key: tuple[Any, ...] | None = None
 
     @property
     def total_pages(self) -> int:
@@ -147,41 +149,74 @@ def paginate(
     return Page(rows=rows, page=page, per_page=per_page, total=total)
 
 
+def _nulls_first(descending: bool) -> bool:
+    # PostgreSQL sorts NULL above every value (last ascending, first descending);
+    # SQLite and SQL Server below every value
+    return descending == (dialect() == "postgresql")
+
+
+def _nullable(column: ColumnBase) -> bool:
+    return not isinstance(column, Field) or bool(column.null)
+
+
+def _beyond(column: ColumnBase, descending: bool, value: Any) -> Any:
+    """The rows after ``value`` in ``column``'s order, NULLs where the dialect sorts them."""
+    nulls_first = _nulls_first(descending)
+    if value is None:
+        return column.is_null(False) if nulls_first else SQL("1 = 0")
+    beyond = column < value if descending else column > value
+    return beyond if nulls_first or not _nullable(column) else beyond | column.is_null()
+
+
+def _equal(column: ColumnBase, value: Any) -> Any:
+    return column.is_null() if value is None else column == value
+
+
+def keyset_after(
+    query: ModelSelect[M], order: Sequence[tuple[ColumnBase, bool]], after: Sequence[Any]
+) -> ModelSelect[M]:
+    """``query`` narrowed to the rows strictly after the key ``after`` in ``order``
+    ((column, descending), the last one unique), as the dialect orders them, NULLs
+    included.
+
+    The condition is ``first <= key AND (first < key OR ...)`` (``>=`` ascending): the
+    leading bound alone is a range an index on the first column (or on a filter column
+    and it) starts from, so a deep page reads about as many rows as the first instead of
+    skipping every row before it. The OR alone is not a range to the planner. (Row
+    values, ``(a, b) < (x, y)``, would say the same but SQL Server has none.) Where the
+    first key is NULL or NULLs follow it, the bound is left out.
+    """
+    if len(after) != len(order):
+        raise InvalidInput("cursor does not fit this query", field="cursor")
+    first, first_descending = order[0]
+    if after[0] is not None and (_nulls_first(first_descending) or not _nullable(first)):
+        query = query.where(first <= after[0] if first_descending else first >= after[0])
+    clauses = []
+    for depth, (column, descending) in enumerate(order):
+        term = _beyond(column, descending, after[depth])
+        for i in range(depth):
+            term = _equal(order[i][0], after[i]) & term
+        clauses.append(term)
+    condition = clauses[0]
+    for clause in clauses[1:]:
+        condition = condition | clause
+    return query.where(condition)
+
+
 def keyset_page(
     query: ModelSelect[M],
     order: Sequence[tuple[Field[Any], bool]],
     after: Sequence[Any] | None,
     limit: int,
 ) -> tuple[list[Any], tuple[Any, ...] | None]:
-    """One keyset page: rows strictly after ``after`` in ``order`` (field, descending).
+    """One keyset page: rows strictly after ``after`` in ``order`` (field, descending;
+    :func:`keyset_after`).
 
     The last field of ``order`` must be unique so that the key identifies a row. Returns
     the rows and the key of the last row when more rows follow, else None.
-
-    Past the first page the condition is ``first <= key AND (first < key OR ...)``
-    (``>=`` ascending): the leading bound alone is a range an index on the first field
-    (or on a filter column and it) starts from, so a deep page reads about as many rows
-    as the first instead of skipping every row before it. The OR alone is not a range to
-    the planner. (Row values, ``(a, b) < (x, y)``, would say the same but SQL Server has
-    none.)
     """
     if after is not None:
-        if len(after) != len(order):
-            raise InvalidInput("cursor does not fit this query", field="cursor")
-        first, first_descending = order[0]
-        query = query.where(first <= after[0] if first_descending else first >= after[0])
-        clauses = []
-        for depth, (field, descending) in enumerate(order):
-            beyond = field < after[depth] if descending else field > after[depth]
-            equal_prefix = [order[i][0] == after[i] for i in range(depth)]
-            term = beyond
-            for equal in equal_prefix:
-                term = equal & term
-            clauses.append(term)
-        condition = clauses[0]
-        for clause in clauses[1:]:
-            condition = condition | clause
-        query = query.where(condition)
+        query = keyset_after(query, order, after)
     ordering = [field.desc() if descending else field.asc() for field, descending in order]
     rows = list(query.order_by(*ordering).limit(limit + 1))
     if len(rows) <= limit:

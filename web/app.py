@@ -85,7 +85,7 @@ def add_routes(app: AsgiApp, services: Services, tasks: TaskQueue) -> None:
     app.add_route(f"{API}/auth/service", auth.ServiceTokenResource(sessions))
     app.add_route(f"{API}/auth/logout", auth.LogoutResource(sessions))
     app.add_route(f"{API}/auth/me", auth.MeResource(sessions))
-    apps = AppsResource(live)
+    apps = AppsResource(cursors, live)
     app.add_route(f"{API}/apps", apps)
     app.add_route(f"{API}/apps/{{app_id}}", apps, suffix="item")
     app.add_route(f"{API}/groups", GroupsResource())

@@ -12,8 +12,9 @@ def single(data: Any) -> dict[str, Any]:
     return {"data": data}
 
 
-def offset_page(page: Page, items: list[Any]) -> dict[str, Any]:
-    """Envelope for an offset page, with the numbers the conventions name."""
+def offset_page(page: Page, items: list[Any], **extra: Any) -> dict[str, Any]:
+    """Envelope for an offset page, with the numbers the conventions name (and ``extra``
+    in ``meta``, e.g. the ``next_cursor`` of a list that also pages by keyset)."""
     return {
         "data": items,
         "meta": {
@@ -21,6 +22,7 @@ def offset_page(page: Page, items: list[Any]) -> dict[str, Any]:
             "per_page": page.per_page,
             "total": page.total,
             "total_pages": page.total_pages,
+            **extra,
         },
     }
 

@@ -108,17 +108,22 @@ def sort_field(allowed: Iterable[str]) -> Any:
     )
 
 
-class CursorQuery(QueryModel):
-    """Keyset (cursor) pagination."""
-
-    cursor: str | None = Field(
+def cursor_field(description: str = "") -> Any:
+    """The ``cursor`` parameter of a list paged by keyset (``description`` added)."""
+    return Field(
         None,
         max_length=512,
         description="Opaque and signed: only a meta.next_cursor this list returned (any "
-        "other value is a 400).",
+        "other value is a 400)." + (f" {description}" if description else ""),
         # the shape of web/cursor.py's cursors: payload '.' a 16-byte signature
         json_schema_extra={"pattern": r"^(?:[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22})?$"},  # empty: page 1
     )
+
+
+class CursorQuery(QueryModel):
+    """Keyset (cursor) pagination."""
+
+    cursor: str | None = cursor_field()
     limit: int = Field(50, ge=1, le=100, description="Items per page (1-100).")
 
 

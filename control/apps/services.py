@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +13,20 @@ from control.apps.models import Apps
 from control.apps.run_state import LAST_RUN_STARTED, AppRow, ListedApp, listed, run_state, with_runs
 from control.audit.services import redact
 from control.clock import utcnow
+from control.db import compiled
 from control.db.database import locking
 from control.enums import FatalFlag, RunStatus
 from control.errors import NotFound
 from control.health.services import holding, verdicts_of
-from control.querying import Page, SortKey, apply_sort, paginate, tuples, where_given
+from control.querying import (
+    Page,
+    SortKey,
+    apply_sort,
+    keyset_after,
+    paginate,
+    tuples,
+    where_given,
+)
 from control.runtimes.models import Runtime
 
 SORTABLE = {
@@ -86,38 +96,103 @@ def _last_run_started() -> ColumnBase:
     )
 
 
-def _sorted_page(f: AppFilter, sort: list[SortKey], page: int, per_page: int) -> Page:
-    """The page's apps as list rows (:class:`ListedApp`), in the order of ``sort``.
+def _order(sort: list[SortKey]) -> list[SortKey]:
+    """``sort`` with the id last to break ties, as :func:`control.querying.apply_sort`
+    orders the page: the keyset order. (Each name is also the attribute of ``Apps``
+    that holds the value, but for "Last run".)"""
+    return [*sort, *([] if any(k.name == "id" for k in sort) else [SortKey("id")])]
 
-    Sorted by "Last run", the page's ids are chosen first from ``apps`` alone (the key
-    by subqueries, :func:`_last_run_started`), then only those apps are read with their
-    runs.
+
+def _key_name(key: SortKey) -> str:
+    # the attribute a sort key's value is read into: the id's own, else an alias (a
+    # column's own name would be hydrated as the model's field; "Last run" has none)
+    return "id" if key.name == "id" else f"key_{key.name}"
+
+
+def _ordered(query: ModelSelect[Apps], order: list[tuple[ColumnBase, bool]]) -> ModelSelect[Apps]:
+    return query.order_by(*(column.desc() if desc else column.asc() for column, desc in order))
+
+
+def _sorted_page(
+    f: AppFilter, sort: list[SortKey], page: int, per_page: int, after: Sequence[Any] | None
+) -> Page:
+    """The page's apps, each with its runs joined, in the order of ``sort``, and the
+    key of its last row when more rows follow (``next_key``, None on the last page).
+
+    Page ``page`` by offset, or with ``after`` the rows after that key (a keyset page:
+    as fast deep in the list as at its start; ``page`` only numbers it).
+
+    Sorted by anything but the id, the page's ids (and sort keys) are chosen first from
+    ``apps`` alone, then only those apps are read with their runs: joined first, every
+    app of the fleet was joined to its two runs before the sort kept a page of them
+    (10,000 apps: 20,000 index lookups, 100-200 ms a page; bench/fleet_scale.py), where
+    the primary key's order lets the id sort stop after a page. "Last run" is keyed by
+    subqueries (:func:`_last_run_started`).
     """
-    if not any(k.name == "last_run" for k in sort):
+    by_id = all(k.name == "id" for k in sort)
+    by_last_run = any(k.name == "last_run" for k in sort)
+    columns = SORTABLE | ({"last_run": _last_run_started()} if by_last_run else {})
+    keys = _order(sort)
+    order = [(columns[k.name], k.descending) for k in keys]
 
-        def query() -> ModelSelect[Apps]:
-            return apply_sort(_filtered(listed(), f), sort, SORTABLE, tiebreak=Apps.id)
+    def base() -> ModelSelect[Apps]:
+        if by_id:  # the list rows themselves, read as tuples (ListedApp)
+            return _filtered(listed(), f)
+        # the ids and their sort keys first (the next page's key), the rows after
+        keyed = (columns[k.name].alias(_key_name(k)) for k in keys if k.name != "id")
+        return _filtered(Apps.select(Apps.id, *keyed), f)
 
-        # f and sort determine the query: it is built and rendered to SQL once
-        # (control/db/compiled.py)
-        found = paginate(query, page, per_page, key=("apps.list", f, tuple(sort)), as_tuples=True)
-        return Page([ListedApp.of(row) for row in found.rows], page, per_page, found.total)
-    columns = SORTABLE | {"last_run": _last_run_started()}
-    ids_query = apply_sort(_filtered(Apps.select(Apps.id), f), sort, columns, tiebreak=Apps.id)
-    ids = paginate(ids_query, page, per_page)
-    wanted = [a.id for a in ids.rows]
-    rows = (ListedApp.of(row) for row in tuples(listed().where(Apps.id.in_(wanted))))
-    by_id = {a.id: a for a in rows} if wanted else {}
-    return Page([by_id[i] for i in wanted if i in by_id], ids.page, ids.per_page, ids.total)
+    # f and sort determine the query: its SQL is rendered once and the query is built
+    # only then (control/db/compiled.py)
+    cache = None if by_last_run else ("apps.list", f, tuple(sort))
+    rows: list[Any]
+    if after is None:
+        result = paginate(
+            lambda: apply_sort(base(), sort, columns, Apps.id),
+            page,
+            per_page,
+            key=cache,
+            as_tuples=by_id,
+        )
+        rows, total, more = result.rows, result.total, page * per_page < result.total
+    else:
+        query = base()
+        total = compiled.count(cache, query) if cache else query.order_by().count()
+        following = _ordered(keyset_after(query, order, after), order).limit(per_page + 1)
+        rows = list(following.tuples() if by_id else following)
+        more, rows = len(rows) > per_page, rows[:per_page]
+    if by_id:
+        rows = [ListedApp.of(row) for row in rows]
+    key = None
+    if more and rows:
+        last = rows[-1]
+        key = tuple(getattr(last, _key_name(k)) for k in keys)
+    if not by_id:
+        wanted = [a.id for a in rows]
+        found = (
+            {a.id: a for a in map(ListedApp.of, tuples(listed().where(Apps.id.in_(wanted))))}
+            if wanted
+            else {}
+        )
+        rows = [found[i] for i in wanted if i in found]
+    return Page(rows, page, per_page, total, key)
 
 
-def list_apps(f: AppFilter, sort: list[SortKey], page: int, per_page: int) -> Page:
-    """One page of apps matching ``f``, each with its last runtime joined."""
-    result = _sorted_page(f, sort, page, per_page)
+def list_apps(
+    f: AppFilter,
+    sort: list[SortKey],
+    page: int,
+    per_page: int,
+    after: Sequence[Any] | None = None,
+) -> Page:
+    """One page of apps matching ``f``, each with its last runtime joined, and (as
+    ``next_key``) the key to pass as ``after`` for the next page: see
+    :func:`_sorted_page`."""
+    result = _sorted_page(f, sort, page, per_page, after)
     now = utcnow()
     health = verdicts_of(a.id for a in result.rows)
     rows = [summary(a, now) | {"health": health.get(a.id, [])} for a in result.rows]
-    return Page(rows, result.page, result.per_page, result.total)
+    return Page(rows, result.page, result.per_page, result.total, result.next_key)
 
 
 def _count_where(condition: Any) -> Any:

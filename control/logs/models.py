@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peewee import AutoField, CharField, DateTimeField, SmallIntegerField, TextField
+from peewee import AutoField, CharField, DateTimeField, Field, SmallIntegerField, TextField
 
 from control.clock import utcnow
 from control.db.base import BaseModel
@@ -28,3 +28,14 @@ class Logs(BaseModel):
             (("runtime", "id"), False),
             (("timestamp",), False),
         )
+
+
+class _WordVector(Field):
+    field_type = "TSVECTOR"
+
+
+# PostgreSQL only: ``to_tsvector('simple', message)``, a stored generated column with its
+# GIN index (migration 0016). Bound to Logs for queries but not one of its fields, so
+# rows never read it and the other dialects never name it.
+MESSAGE_WORDS = _WordVector(column_name="message_tsv")
+MESSAGE_WORDS.bind(Logs, "message_tsv", set_attribute=False)

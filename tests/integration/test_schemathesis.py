@@ -69,7 +69,8 @@ class Fleet:
             names = {p["name"] for p in methods.get("get", {}).get("parameters", [])}
             if "cursor" not in names or "{" in route:
                 continue
-            page = httpx.get(f"{self.server.url}{route}?limit=1", headers=headers).json()
+            size = "per_page" if "per_page" in names else "limit"
+            page = httpx.get(f"{self.server.url}{route}?{size}=1", headers=headers).json()
             found = (page.get("meta") or {}).get("next_cursor")
             cursors[route] = [found] if found else []
         path.write_text(json.dumps(cursors))

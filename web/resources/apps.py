@@ -13,9 +13,11 @@ from control.querying import parse_sort
 from control.settings import Settings
 from web import envelope
 from web.concurrency import run_db
+from web.cursor import CursorCodec
 from web.errors import ApiError, detail
 from web.openapi import operation
 from web.permissions import ADMIN, READ
+from web.routing import uri_template
 from web.schemas.apps import (
     AppDetailResponse,
     AppListQuery,
@@ -68,7 +70,8 @@ def _is_admin(req: falcon.asgi.Request) -> bool:
 class AppsResource:
     """The app list and one app's detail."""
 
-    def __init__(self, live: LiveSettings | None = None) -> None:
+    def __init__(self, cursors: CursorCodec, live: LiveSettings | None = None) -> None:
+        self.cursors = cursors
         self.live = live
 
     def offline_after(self) -> float:
@@ -82,15 +85,28 @@ class AppsResource:
         tags=["apps"],
         query=AppListQuery,
         response=AppListResponse,
+        errors=(400,),
         roles=READ,
     )
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        """Filter by group, parent, status, flags or text; sort by any listed field."""
+        """Filter by group, parent, status, flags or text; sort by any listed field.
+
+        Pages by ``page`` (offset) or by ``cursor``: pass ``meta.next_cursor`` (null on
+        the last page) with the same filters for the next page, as fast deep in the list
+        as at its start. The cursor carries the page number (``meta.page`` of the page it
+        leads to) and the sort: with it, ``page`` and ``sort`` are ignored."""
         q: AppListQuery = req.context.query
-        sort = parse_sort(q.sort, list(services.SORTABLE))
+        scope = uri_template(req)
+        page_no, sort_text, after = q.page, q.sort or "", None
+        if q.cursor:
+            page_no, sort_text, *after = self.cursors.decode(scope, q.cursor)
+        sort = parse_sort(sort_text, list(services.SORTABLE))
         app_filter = filters(services.AppFilter, q)
-        page = await run_db(services.list_apps, app_filter, sort, q.page, q.per_page)
-        resp.media = envelope.offset_page(page, page.rows)
+        page = await run_db(services.list_apps, app_filter, sort, page_no, q.per_page, after)
+        next_cursor = None
+        if page.next_key is not None:
+            next_cursor = self.cursors.encode(scope, (page_no + 1, sort_text, *page.next_key))
+        resp.media = envelope.offset_page(page, page.rows, next_cursor=next_cursor)
 
     @operation("Get an app", tags=["apps"], response=AppDetailResponse, errors=(404,), roles=READ)
     async def on_get_item(

@@ -13,8 +13,8 @@ from control.apps.services import SORTABLE
 from control.enums import CommandFlag, FatalFlag, RunStatus, RuntimeStatus
 from control.errors import InvalidInput
 from web.fields import TIME_ZONES, UtcDateTime
-from web.schemas.common import PageMeta
-from web.validation import Invalid, PageQuery, PatchModel, sort_field
+from web.schemas.common import PageCursorMeta
+from web.validation import Invalid, PageQuery, PatchModel, cursor_field, sort_field
 
 Verdict = Literal["slow", "stalled", "missed", "low_output", "failing"]
 HealthFilter = Literal["slow", "stalled", "missed", "low_output", "failing", "unhealthy", "ok"]
@@ -34,6 +34,9 @@ class AppListQuery(PageQuery):
         "'ok': none (docs/health.md).",
     )
     sort: str | None = sort_field(SORTABLE)
+    cursor: str | None = cursor_field(
+        "It carries the page number and the sort: with it, page and sort are ignored."
+    )
 
 
 class LastRuntime(BaseModel):
@@ -109,7 +112,7 @@ class AppDetail(AppSummary):
 
 class AppListResponse(BaseModel):
     data: list[AppSummary]
-    meta: PageMeta
+    meta: PageCursorMeta
 
 
 class AppDetailResponse(BaseModel):

@@ -30,6 +30,15 @@ class PageMeta(BaseModel):
     total_pages: int
 
 
+class PageCursorMeta(PageMeta):
+    """An offset page of a list that also pages by keyset."""
+
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= (same filters and sort) for the next page, as fast "
+        "deep in the list as at its start; null on the last page."
+    )
+
+
 class CursorMeta(BaseModel):
     limit: int
     next_cursor: str | None = Field(
