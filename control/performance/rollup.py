@@ -42,6 +42,19 @@ def _oldest() -> dt.datetime | None:
     return oldest
 
 
+def _sums() -> list[Any]:
+    """A bucket's figures from the function log, in the order of :meth:`Sums.add`'s
+    arguments (and of ``FunctionHour``'s columns)."""
+    return [
+        fn.COUNT(FunctionLog.id),
+        fn.SUM(FunctionLog.runtime_seconds),
+        fn.MAX(FunctionLog.runtime_seconds),
+        fn.SUM(FunctionLog.task_size),
+        fn.SUM(FunctionLog.solved),
+        fn.SUM(FunctionLog.failed),
+    ]
+
+
 def _rewrite(since: dt.datetime, until: dt.datetime, _before: dt.datetime | None) -> None:
     FunctionHour.delete().where(FunctionHour.hour >= since, FunctionHour.hour < until).execute()
     hour = hourly.hour_of(FunctionLog.started)
@@ -49,12 +62,7 @@ def _rewrite(since: dt.datetime, until: dt.datetime, _before: dt.datetime | None
         FunctionLog.select(
             hour,
             FunctionLog.function_name,
-            fn.COUNT(FunctionLog.id),
-            fn.SUM(FunctionLog.runtime_seconds),
-            fn.MAX(FunctionLog.runtime_seconds),
-            fn.SUM(FunctionLog.task_size),
-            fn.SUM(FunctionLog.solved),
-            fn.SUM(FunctionLog.failed),
+            *_sums(),
         )
         .where(FunctionLog.started >= since, FunctionLog.started < until)
         .group_by(hour, FunctionLog.function_name)
@@ -109,12 +117,7 @@ def _raw(bucket: str, ranges: hourly.Split, function_name: str | None) -> Any:
     query = FunctionLog.select(
         FunctionLog.function_name,
         start,
-        fn.COUNT(FunctionLog.id),
-        fn.SUM(FunctionLog.runtime_seconds),
-        fn.MAX(FunctionLog.runtime_seconds),
-        fn.SUM(FunctionLog.task_size),
-        fn.SUM(FunctionLog.solved),
-        fn.SUM(FunctionLog.failed),
+        *_sums(),
     ).where(hourly.in_ranges(FunctionLog.started, ranges.raw))
     if function_name is not None:
         query = query.where(FunctionLog.function_name == function_name)
