@@ -68,11 +68,26 @@ def test_worker_connections_carry_statement_and_lock_timeouts(db, postgresql_url
         with worker_db.connection_context():
             shown = [
                 worker_db.execute_sql(f"SHOW {name}").fetchone()[0]
-                for name in ("statement_timeout", "lock_timeout")
+                for name in ("statement_timeout", "lock_timeout", "jit")
             ]
     finally:
         worker_db.close_all()
-    assert shown == ["1min", "10s"]
+    assert shown == ["1min", "10s", "off"]
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_every_connection_runs_without_jit(db, postgresql_url):
+    """The server's default (on) compiles costly short statements: 80-135 ms a page."""
+    from control.db.database import connect_url
+
+    api_db = connect_url(postgresql_url)
+    try:
+        with api_db.connection_context():
+            shown = api_db.execute_sql("SHOW jit").fetchone()[0]
+    finally:
+        api_db.close_all()
+    assert shown == "off"
 
 
 def test_redis_when_asked_for():
