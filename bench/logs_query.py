@@ -23,8 +23,9 @@ One run, side by side, on a scratch PostgreSQL database of 1,000,000 log records
 The records are loaded with COPY into the migrated table with its indexes dropped, then
 the indexes are rebuilt from their own definitions and the table is VACUUM ANALYZEd (as
 autovacuum leaves it: the GIN index's pending list merged, statistics current). The
-plan of the raw SQL (EXPLAIN ANALYZE) is recorded and must read the GIN index
-``logs_message_fts``.
+plan of the raw SQL (EXPLAIN ANALYZE) is recorded and must read an index, not the whole
+table: the GIN index ``logs_message_tsv`` on the stored word vector (migration 0016), or
+for a common word the newest rows by time, testing each row's stored vector.
 
 Prints a table and the ratios; ``--record`` rewrites this benchmark's section of
 bench/RESULTS.md.
@@ -159,10 +160,10 @@ def seed(url: str, count: int, seed_value: int) -> dict[str, Any]:
         cur.execute("VACUUM ANALYZE logs")
         cur.execute(
             "SELECT count(*), count(*) FILTER (WHERE level >= 30),"
-            " count(*) FILTER (WHERE to_tsvector('simple', message)"
+            " count(*) FILTER (WHERE message_tsv"
             " @@ plainto_tsquery('simple', 'timeout')),"
             " pg_size_pretty(pg_total_relation_size('logs')),"
-            " pg_size_pretty(pg_relation_size('logs_message_fts'))"
+            " pg_size_pretty(pg_relation_size('logs_message_tsv'))"
             " FROM logs"
         )
         total, warnings, timeouts, size, gin_size = cur.fetchone()
@@ -196,7 +197,7 @@ def service_statement(query: services.LogQuery) -> tuple[Statement, int]:
 def like_statement(statement: Statement) -> Statement:
     """The same SQL with the full-text condition as ``message ILIKE '%word%'``."""
     sql, params = statement
-    indexed = "to_tsvector('simple', \"t1\".\"message\") @@ plainto_tsquery('simple', %s)"
+    indexed = '"t1"."message_tsv" @@ plainto_tsquery(\'simple\', %s)'
     if indexed not in sql:
         raise RuntimeError(f"full-text condition not found in {sql}")
     position = sql[: sql.index(indexed)].count("%s")
@@ -332,8 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rare, rare_matching = service_statement(RARE_QUERY)
             rare_like = like_statement(rare)
             plan = explain(url, statement)
-            if "Bitmap Index Scan on logs_message_fts" not in plan:
-                raise RuntimeError(f"the plan does not read the GIN index:\n{plan}")
+            if "Seq Scan on logs" in plan:
+                raise RuntimeError(f"the plan reads the whole table:\n{plan}")
             like_plan = explain(url, like)
             rare_like_plan = explain(url, rare_like)
             pg_version = postgres_version(url)
@@ -443,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"Parameters: {data['rows']:,} log records of {data['apps']} apps (160 "
                 f"`scraper_*`) over 30 days, {data['warnings']:,} at WARNING or above, "
                 f"{data['timeouts']:,} mentioning a timeout; table with indexes "
-                f"{data['size']} (GIN `logs_message_fts` {data['gin_size']}); loaded with "
+                f"{data['size']} (GIN `logs_message_tsv` {data['gin_size']}); loaded with "
                 "COPY, indexes rebuilt from their definitions, VACUUM ANALYZE. "
                 f"`GET {path}` matches {matching:,} records and returns the newest 100; "
                 f"{args.requests} measured requests per series after {args.warmup} warm-up "

@@ -2,7 +2,8 @@
 
 The acceptance query ``search=timeout&level=WARNING&app=scraper_*`` over 20,000 records
 shaped like production (mostly INFO, about 1% mention a timeout): on PostgreSQL the plan
-reads the GIN index ``logs_message_fts`` (a bitmap index scan), on SQLite the FTS5 table
+reads the GIN index ``logs_message_tsv`` on the stored word vector (a bitmap index scan;
+migration 0016), on SQLite the FTS5 table
 ``logs_fts``. The SQL is captured from peewee's query log while the service runs, so it
 is exactly what the API sends.
 """
@@ -116,10 +117,10 @@ def test_postgresql_plan_uses_the_gin_index(db, seeded):
     items, sql, params = service_sql()
     assert [i["id"] for i in items] == expected_ids(seeded)
     assert 50 <= len(items) <= 100
-    assert "to_tsvector('simple'" in sql
+    assert "\"message_tsv\" @@ plainto_tsquery('simple'" in sql  # the stored vector
     assert "LIKE" in sql  # the app glob
     plan = "\n".join(row[0] for row in db.execute_sql("EXPLAIN " + sql, params).fetchall())
-    assert "Bitmap Index Scan on logs_message_fts" in plan, plan
+    assert "Bitmap Index Scan on logs_message_tsv" in plan, plan
     assert "Seq Scan" not in plan, plan
 
 
