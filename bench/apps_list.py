@@ -57,6 +57,7 @@ from _common import (
     dcctl_serve,
     exclusive_machine,
     fmt_ms,
+    insert_apps_and_runs,
     load_average,
     login,
     machine_description,
@@ -73,11 +74,9 @@ from _common import (
 )
 
 from control.apps import services
-from control.apps.models import Apps
 from control.db import migrate
 from control.db.database import database, init_database
 from control.querying import parse_sort
-from control.runtimes.models import Runtime
 
 NAME = "apps_list"
 SORT = "-next_run"
@@ -130,17 +129,7 @@ def seed(app_count: int, seed_value: int) -> tuple[list[str], int, str]:
                 "host": "bench-host",
             }
         )
-    with database.connection_context(), database.atomic():
-        for start in range(0, len(rows), 1000):
-            Apps.insert_many(rows[start : start + 1000]).execute()
-        for start in range(0, len(runtimes), 1000):
-            Runtime.insert_many(runtimes[start : start + 1000]).execute()
-        database.execute_sql(
-            "UPDATE apps SET last_runtime = runtime.id FROM runtime WHERE runtime.app_id = apps.id"
-        )
-    with database.connection_context():
-        # A settled table, as autovacuum leaves it: visibility map and statistics.
-        database.execute_sql("VACUUM ANALYZE")
+    insert_apps_and_runs(rows, runtimes)
     groups = sorted({str(row["group"]) for row in rows})
     return groups, len(runtimes), source
 
