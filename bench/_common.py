@@ -402,6 +402,21 @@ def make_app_rows(count: int, seed: int = 0) -> tuple[list[dict[str, Any]], str]
     return fallback_make_apps(count, seed), "bench/_common.py fallback_make_apps"
 
 
+def finished_run(
+    app_id: str, started: dt.datetime, failed: bool, rng: random.Random
+) -> dict[str, Any]:
+    """A scheduled run of ``app_id`` that started at ``started`` and ended 30 s to an hour
+    later (one draw of ``rng``), failed or completed: a ``Runtime`` row."""
+    return {
+        "id": f"{started:%Y%m%d_%H%M%S}_{app_id}",
+        "app": app_id,
+        "started": started,
+        "ended": started + dt.timedelta(seconds=rng.randint(30, 3600)),
+        "status": "FAILED" if failed else "COMPLETED",
+        "trigger": "schedule",
+    }
+
+
 def insert_apps_and_runs(rows: Sequence[dict[str, Any]], runs: Sequence[dict[str, Any]]) -> None:
     """The app rows and their finished runs into the bound database, each app's
     ``last_runtime`` set to its latest run, then ``VACUUM ANALYZE``."""

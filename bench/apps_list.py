@@ -56,6 +56,7 @@ from _common import (
     create_bench_user,
     dcctl_serve,
     exclusive_machine,
+    finished_run,
     fmt_ms,
     insert_apps_and_runs,
     load_average,
@@ -116,12 +117,7 @@ def seed(app_count: int, seed_value: int) -> tuple[list[str], int, str]:
         total = rng.randint(100, 5000)
         runtimes.append(
             {
-                "id": f"{started:%Y%m%d_%H%M%S}_{row['id']}",
-                "app": row["id"],
-                "started": started,
-                "ended": started + dt.timedelta(seconds=rng.randint(30, 3600)),
-                "status": "FAILED" if failed else "COMPLETED",
-                "trigger": "schedule",
+                **finished_run(row["id"], started, failed, rng),
                 "records_total": total,
                 "records_solved": total - (total // 10 if failed else 0),
                 "records_failed": total // 10 if failed else 0,

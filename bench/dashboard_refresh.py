@@ -42,6 +42,7 @@ from _common import (
     create_bench_user,
     dcctl_serve,
     exclusive_machine,
+    finished_run,
     fmt_ms,
     insert_apps_and_runs,
     load_average,
@@ -86,16 +87,7 @@ def seed(app_count: int, seed_value: int) -> tuple[int, str, str]:
         for n in range(RUN_STRIP_LENGTH):
             started = base - dt.timedelta(hours=n * 6 + 1, minutes=rng.randint(0, 59))
             failed = rng.random() < 0.15
-            runs.append(
-                {
-                    "id": f"{started:%Y%m%d_%H%M%S}_{row['id']}",
-                    "app": row["id"],
-                    "started": started,
-                    "ended": started + dt.timedelta(seconds=rng.randint(30, 3600)),
-                    "status": "FAILED" if failed else "COMPLETED",
-                    "trigger": "schedule",
-                }
-            )
+            runs.append(finished_run(row["id"], started, failed, rng))
     insert_apps_and_runs(rows, runs)
     return len(runs), source, str(rows[0]["group"])
 
