@@ -404,6 +404,42 @@ def make_app_rows(count: int, seed: int = 0) -> tuple[list[dict[str, Any]], str]
     return fallback_make_apps(count, seed), "bench/_common.py fallback_make_apps"
 
 
+def finished_run(
+    app_id: str, started: dt.datetime, failed: bool, rng: random.Random
+) -> dict[str, Any]:
+    """A scheduled run of ``app_id`` that started at ``started`` and ended 30 s to an hour
+    later (one draw of ``rng``), failed or completed: a ``Runtime`` row."""
+    return {
+        "id": f"{started:%Y%m%d_%H%M%S}_{app_id}",
+        "app": app_id,
+        "started": started,
+        "ended": started + dt.timedelta(seconds=rng.randint(30, 3600)),
+        "status": "FAILED" if failed else "COMPLETED",
+        "trigger": "schedule",
+    }
+
+
+def insert_apps_and_runs(rows: Sequence[dict[str, Any]], runs: Sequence[dict[str, Any]]) -> None:
+    """The app rows and their finished runs into the bound database, each app's
+    ``last_runtime`` set to its latest run, then ``VACUUM ANALYZE``."""
+    from control.apps.models import Apps
+    from control.db.database import database
+    from control.runtimes.models import Runtime
+
+    with database.connection_context(), database.atomic():
+        for start in range(0, len(rows), 1000):
+            Apps.insert_many(rows[start : start + 1000]).execute()
+        for start in range(0, len(runs), 1000):
+            Runtime.insert_many(runs[start : start + 1000]).execute()
+        database.execute_sql(
+            "UPDATE apps SET last_runtime = r.id FROM (SELECT DISTINCT ON (app_id) app_id, id "
+            "FROM runtime ORDER BY app_id, started DESC) r WHERE r.app_id = apps.id"
+        )
+    with database.connection_context():
+        # A settled table, as autovacuum leaves it: visibility map and statistics.
+        database.execute_sql("VACUUM ANALYZE")
+
+
 # --- Measuring series (shared by benchmarks written after apps_list.py) -------------------
 
 Statement = tuple[str, tuple[Any, ...]]

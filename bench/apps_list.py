@@ -56,7 +56,9 @@ from _common import (
     create_bench_user,
     dcctl_serve,
     exclusive_machine,
+    finished_run,
     fmt_ms,
+    insert_apps_and_runs,
     load_average,
     login,
     machine_description,
@@ -73,11 +75,9 @@ from _common import (
 )
 
 from control.apps import services
-from control.apps.models import Apps
 from control.db import migrate
 from control.db.database import database, init_database
 from control.querying import parse_sort
-from control.runtimes.models import Runtime
 
 NAME = "apps_list"
 SORT = "-next_run"
@@ -117,12 +117,7 @@ def seed(app_count: int, seed_value: int) -> tuple[list[str], int, str]:
         total = rng.randint(100, 5000)
         runtimes.append(
             {
-                "id": f"{started:%Y%m%d_%H%M%S}_{row['id']}",
-                "app": row["id"],
-                "started": started,
-                "ended": started + dt.timedelta(seconds=rng.randint(30, 3600)),
-                "status": "FAILED" if failed else "COMPLETED",
-                "trigger": "schedule",
+                **finished_run(row["id"], started, failed, rng),
                 "records_total": total,
                 "records_solved": total - (total // 10 if failed else 0),
                 "records_failed": total // 10 if failed else 0,
@@ -130,17 +125,7 @@ def seed(app_count: int, seed_value: int) -> tuple[list[str], int, str]:
                 "host": "bench-host",
             }
         )
-    with database.connection_context(), database.atomic():
-        for start in range(0, len(rows), 1000):
-            Apps.insert_many(rows[start : start + 1000]).execute()
-        for start in range(0, len(runtimes), 1000):
-            Runtime.insert_many(runtimes[start : start + 1000]).execute()
-        database.execute_sql(
-            "UPDATE apps SET last_runtime = runtime.id FROM runtime WHERE runtime.app_id = apps.id"
-        )
-    with database.connection_context():
-        # A settled table, as autovacuum leaves it: visibility map and statistics.
-        database.execute_sql("VACUUM ANALYZE")
+    insert_apps_and_runs(rows, runtimes)
     groups = sorted({str(row["group"]) for row in rows})
     return groups, len(runtimes), source
 

@@ -42,7 +42,9 @@ from _common import (
     create_bench_user,
     dcctl_serve,
     exclusive_machine,
+    finished_run,
     fmt_ms,
+    insert_apps_and_runs,
     load_average,
     machine_description,
     make_app_rows,
@@ -54,10 +56,8 @@ from _common import (
     write_results_section,
 )
 
-from control.apps.models import Apps
 from control.db import migrate
-from control.db.database import database, init_database
-from control.runtimes.models import Runtime
+from control.db.database import init_database
 from dashboard.api_client import ApiClient, password_login
 from dashboard.callbacks.apps_table import rows_for
 from dashboard.rows import RUN_STRIP_LENGTH
@@ -87,27 +87,8 @@ def seed(app_count: int, seed_value: int) -> tuple[int, str, str]:
         for n in range(RUN_STRIP_LENGTH):
             started = base - dt.timedelta(hours=n * 6 + 1, minutes=rng.randint(0, 59))
             failed = rng.random() < 0.15
-            runs.append(
-                {
-                    "id": f"{started:%Y%m%d_%H%M%S}_{row['id']}",
-                    "app": row["id"],
-                    "started": started,
-                    "ended": started + dt.timedelta(seconds=rng.randint(30, 3600)),
-                    "status": "FAILED" if failed else "COMPLETED",
-                    "trigger": "schedule",
-                }
-            )
-    with database.connection_context(), database.atomic():
-        for start in range(0, len(rows), 1000):
-            Apps.insert_many(rows[start : start + 1000]).execute()
-        for start in range(0, len(runs), 2000):
-            Runtime.insert_many(runs[start : start + 2000]).execute()
-        database.execute_sql(
-            "UPDATE apps SET last_runtime = r.id FROM (SELECT DISTINCT ON (app_id) app_id, id "
-            "FROM runtime ORDER BY app_id, started DESC) r WHERE r.app_id = apps.id"
-        )
-    with database.connection_context():
-        database.execute_sql("VACUUM ANALYZE")
+            runs.append(finished_run(row["id"], started, failed, rng))
+    insert_apps_and_runs(rows, runs)
     return len(runs), source, str(rows[0]["group"])
 
 

@@ -1,7 +1,7 @@
 """A deployment for the remote ``dcctl`` tests: a ``dcctl serve`` with an in-process agent
 hosting ``tests/agent_apps.py``, its users and apps, and a user's shell around ``dcctl``.
 
-Not a test module: ``tests/integration/test_cli_remote.py`` uses it.
+Not a test module: the ``tests/integration/test_cli_remote*.py`` modules use it.
 """
 
 from __future__ import annotations
@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +32,8 @@ ADMIN, ADMIN_PASSWORD = "ops@example.com", "remote-cli-password-0123456789"
 VIEWER, VIEWER_PASSWORD = "viewer@example.com", "remote-viewer-password-0123456789"
 QUICK = {"entrypoint": "test.quick", "items": 3}
 FAILING = {"entrypoint": "test.failing"}
+# ``dcctl`` following the ``tail`` group's logs (``following``), one JSON object a line
+FOLLOW_TAIL = ("logs", "query", "--app", "tail_*", "--follow", "--ndjson")
 APPS: dict[str, dict[str, Any]] = {
     "fleet_quick": {"group": "fleet", "settings": QUICK},
     "fleet_failing": {"group": "fleet", "settings": FAILING},
@@ -139,6 +144,42 @@ def wait_for_line(lines: queue.Queue[str], needle: str, within: float = 60) -> s
             raise AssertionError(f"no line with {needle!r} within {within}s") from None
         if needle in text:
             return text
+
+
+@contextmanager
+def following(
+    deployment: Deployment, *args: str
+) -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str], queue.Queue[str]]]:
+    """``dcctl *args`` (a ``--follow``) left running; yields (the process, its stdout lines,
+    its stderr lines), each stream read into its queue by a thread. On exit, however the
+    block ends: SIGINT, wait for the process (20 s), join the readers, close the pipes;
+    its exit code is then the process's ``returncode``."""
+    process = subprocess.Popen(
+        [str(DCCTL), *args],
+        env=deployment.env(),
+        cwd=deployment.home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out: queue.Queue[str] = queue.Queue()
+    err: queue.Queue[str] = queue.Queue()
+    readers = [
+        threading.Thread(target=read_lines, args=(stream, into), daemon=True)
+        for stream, into in ((process.stdout, out), (process.stderr, err))
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        yield process, out, err
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+        for reader in readers:
+            reader.join(timeout=10)  # EOF once the process is gone
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def deploy(tmp: Path, **server_env_extra: str) -> Iterator[Deployment]:

@@ -11,11 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import queue
-import signal
 import stat
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 
@@ -26,11 +23,12 @@ from tests.remote_cli import (
     ADMIN,
     ADMIN_PASSWORD,
     APPS,
+    FOLLOW_TAIL,
     VIEWER,
     VIEWER_PASSWORD,
     Deployment,
     deploy,
-    read_lines,
+    following,
     wait_for_line,
 )
 
@@ -243,23 +241,7 @@ def test_bulk_wait_exits_0_when_no_app_failed(logged_in: Deployment) -> None:
 
 
 def test_logs_follow_receives_a_line_logged_while_it_runs(logged_in: Deployment) -> None:
-    follow = subprocess.Popen(
-        [str(DCCTL), "logs", "query", "--app", "tail_*", "--follow", "--ndjson"],
-        env=logged_in.env(),
-        cwd=logged_in.home,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    out: queue.Queue[str] = queue.Queue()
-    err: queue.Queue[str] = queue.Queue()
-    readers = [
-        threading.Thread(target=read_lines, args=(stream, into), daemon=True)
-        for stream, into in ((follow.stdout, out), (follow.stderr, err))
-    ]
-    for reader in readers:
-        reader.start()
-    try:
+    with following(logged_in, *FOLLOW_TAIL) as (follow, out, err):
         wait_for_line(err, "following live logs")
         assert out.empty()  # tail_quick never ran: nothing to backfill
 
@@ -269,15 +251,7 @@ def test_logs_follow_receives_a_line_logged_while_it_runs(logged_in: Deployment)
         entry = json.loads(wait_for_line(out, "quick run over"))
         assert entry["app"] == "tail_quick"
         assert entry["level"] == "INFO"
-    finally:
-        follow.send_signal(signal.SIGINT)
-        code = follow.wait(timeout=20)
-        for reader in readers:
-            reader.join(timeout=10)  # EOF once the process is gone
-        for stream in (follow.stdout, follow.stderr):
-            if stream is not None:
-                stream.close()
-    assert code == 0
+    assert follow.returncode == 0
 
 
 def test_logs_query_and_export(logged_in: Deployment) -> None:

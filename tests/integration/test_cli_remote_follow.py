@@ -5,21 +5,17 @@ and still receives the lines logged after that."""
 from __future__ import annotations
 
 import json
-import queue
-import signal
-import subprocess
-import threading
 from collections.abc import Iterator
 
 import pytest
 
-from tests.live_server import DCCTL
 from tests.remote_cli import (
     ADMIN,
     ADMIN_PASSWORD,
+    FOLLOW_TAIL,
     Deployment,
     deploy,
-    read_lines,
+    following,
     wait_for_line,
 )
 
@@ -48,23 +44,7 @@ def test_follow_reopens_the_feed_with_a_refreshed_token(short_tokens: Deployment
     assert login.returncode == 0, login.stderr
     before = json.loads(short_tokens.profile_path().read_text())["profiles"]["default"]
 
-    follow = subprocess.Popen(
-        [str(DCCTL), "logs", "query", "--app", "tail_*", "--follow", "--ndjson"],
-        env=short_tokens.env(),
-        cwd=short_tokens.home,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    out: queue.Queue[str] = queue.Queue()
-    err: queue.Queue[str] = queue.Queue()
-    readers = [
-        threading.Thread(target=read_lines, args=(stream, into), daemon=True)
-        for stream, into in ((follow.stdout, out), (follow.stderr, err))
-    ]
-    for reader in readers:
-        reader.start()
-    try:
+    with following(short_tokens, *FOLLOW_TAIL) as (follow, out, err):
         wait_for_line(err, LIVE)
         # the token expires within seconds: the server closes with 4001, dcctl refreshes
         wait_for_line(err, LIVE, within=60)
@@ -77,14 +57,6 @@ def test_follow_reopens_the_feed_with_a_refreshed_token(short_tokens: Deployment
         assert started.returncode == 0, started.stderr
         entry = json.loads(wait_for_line(out, "quick run over"))
         assert entry["app"] == "tail_quick"
-    finally:
-        follow.send_signal(signal.SIGINT)
-        code = follow.wait(timeout=20)
-        for reader in readers:
-            reader.join(timeout=10)
-        for stream in (follow.stdout, follow.stderr):
-            if stream is not None:
-                stream.close()
-    assert code == 0
+    assert follow.returncode == 0
     after = json.loads(short_tokens.profile_path().read_text())["profiles"]["default"]
     assert after["refresh_token"] != before["refresh_token"]  # the refresh was saved
