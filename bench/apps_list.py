@@ -4,8 +4,10 @@ One run, side by side, on a scratch PostgreSQL database of 10,000 apps (half wit
 finished last runtime, so the list's LEFT JOIN finds rows):
 
 * ``GET /api/v1/apps?group=<g>&sort=-next_run&per_page=20&page=<p>`` against
-  ``dcctl serve`` (uvicorn, one process) with ``httpx.AsyncClient`` and keep-alive, at
-  concurrency 1 and at ``--concurrency``, as a viewer with a bearer token from
+  ``dcctl serve`` (uvicorn, one process) with a lean keep-alive client (``_lean_http``,
+  tens of microseconds of CPU a request) at concurrency 1 and at ``--concurrency``, and
+  for comparison with ``httpx.AsyncClient`` (2-3.6 ms of CPU a request, taken from the
+  server's share of the two cores), as a viewer with a bearer token from
   ``POST /api/v1/auth/token`` (the per-token rate limit is raised so that it counts the
   requests but never refuses one);
 * the service call in-process (``control.apps.services.list_apps``: peewee and the list
@@ -184,8 +186,8 @@ def run_service(combos: Sequence[Combo], warmup: int) -> Series:
     return Series("service call in-process (peewee + list items), sequential", latencies, wall)
 
 
-def api_label(concurrency: int) -> str:
-    return f"API `dcctl serve`, httpx keep-alive, concurrency {concurrency}"
+def api_label(concurrency: int, client: str = "lean") -> str:
+    return f"API `dcctl serve`, {client} keep-alive client, concurrency {concurrency}"
 
 
 def check_answer(base_url: str, token: str, path: str) -> None:
@@ -294,6 +296,7 @@ def report(
     raw_seq: Series,
     raw_par: Series,
     concurrency: int,
+    httpx_runs: Sequence[Series] = (),
 ) -> tuple[str, list[str]]:
     headers = ["series", "ops", "ops/s", "p50 ms", "p99 ms", "errors"]
     rows = [
@@ -320,6 +323,7 @@ def report(
         f"**{api_c1.rate / raw_seq.rate:.2f}** ({api_c1.rate:.0f} vs {raw_seq.rate:.0f} /s)",
     ]
     ratios += cpu_per_request_lines(api_c1, api)
+    ratios += [f"with httpx as the client: {line}" for line in cpu_per_request_lines(*httpx_runs)]
     return markdown_table(headers, rows), ratios
 
 
@@ -401,6 +405,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     pid,
                     api_label(args.concurrency),
                 )
+                log.info("API with httpx, concurrency 1 and %d ...", args.concurrency)
+                httpx_runs = [
+                    time_api(
+                        base_url, token, paths, c, args.warmup, pid, api_label(c, "httpx"), "httpx"
+                    )
+                    for c in (1, args.concurrency)
+                ]
                 load_after = load_average()
 
                 profile, profile_top = "", []
@@ -415,8 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if hasattr(db, "close_all"):
                 db.close_all()
 
-    runs = [api_c1, api, service, raw_seq, raw_par]
-    table, ratios = report(runs, api_c1, api, raw_seq, raw_par, args.concurrency)
+    runs = [api_c1, api, *httpx_runs, service, raw_seq, raw_par]
+    table, ratios = report(runs, api_c1, api, raw_seq, raw_par, args.concurrency, httpx_runs)
     machine = machine_description(pg_version)
     print()
     print(table)
@@ -451,7 +462,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "as a viewer with a bearer token from the password grant (per-token rate "
                 "limit raised so it counts but never refuses); server `dcctl serve` (uvicorn, "
                 "one process, in-process key-value store, revocations in the database) on "
-                "the same machine as PostgreSQL and the load client. Raw SQL = the "
+                "the same machine as PostgreSQL and the load client (`bench/_lean_http.py`; "
+                "the httpx rows show what a heavier client takes from the two cores). "
+                "Raw SQL = the "
                 f"statements the service sends ({', '.join(STATEMENTS)}; captured from "
                 "peewee), fetched with psycopg2. Latency = one request, or one set of "
                 "those statements.",
