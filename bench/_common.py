@@ -643,34 +643,54 @@ def dcctl_serve(
     working directory, so no ``.env`` of the checkout is read.
     """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")}
-    env.update(
-        DC_JWT_SECRET=jwt_secret,
-        DC_DATABASE_URL=database_url,
-        DC_API_HOST="127.0.0.1",
-        DC_API_PORT=str(port),
-        DC_LOG_LEVEL="WARNING",
+    env = {
+        "DC_JWT_SECRET": jwt_secret,
+        "DC_DATABASE_URL": database_url,
+        "DC_API_HOST": "127.0.0.1",
+        "DC_API_PORT": str(port),
+        "DC_LOG_LEVEL": "WARNING",
         **(extra_env or {}),
-    )
+    }
     dcctl = REPO_DIR / ".venv" / "bin" / "dcctl"
-    log_path = workdir / "server.log"
+    with _served([str(dcctl), "serve"], env, port, HEALTH_PATH, workdir) as served:
+        yield served
+
+
+@contextmanager
+def floor_serve(database_url: str, workdir: Path) -> Iterator[tuple[str, int]]:
+    """``bench/_floor_app.py`` under uvicorn (as ``dcctl serve`` runs it: uvloop,
+    httptools, no access log) on a free port; yields (base URL, pid)."""
+    port = free_port()
+    uvicorn = REPO_DIR / ".venv" / "bin" / "uvicorn"
+    argv = [str(uvicorn), "--app-dir", str(BENCH_DIR), "_floor_app:app"]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    env = {"DC_BENCH_FLOOR_DATABASE_URL": database_url}
+    with _served(argv, env, port, "/floor", workdir) as served:
+        yield served
+
+
+@contextmanager
+def _served(
+    argv: list[str], dc_env: dict[str, str], port: int, ready_path: str, workdir: Path
+) -> Iterator[tuple[str, int]]:
+    """``argv`` started in ``workdir`` with no ``DC_`` variable but ``dc_env``, until
+    ``ready_path`` answers 200 (30 s at most); yields (base URL, pid); always stops it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")} | dc_env
+    name = Path(argv[0]).name
+    log_path = workdir / f"{name}-{port}.log"
     base_url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(dcctl), "serve"], cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(
-                    f"dcctl serve exited ({proc.returncode}):\n{log_path.read_text()}"
-                )
+                raise RuntimeError(f"{name} exited ({proc.returncode}):\n{log_path.read_text()}")
             with suppress(httpx.HTTPError):
-                if httpx.get(base_url + HEALTH_PATH, timeout=2).status_code == 200:
+                if httpx.get(base_url + ready_path, timeout=2).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"dcctl serve not healthy in 30 s:\n{log_path.read_text()}")
+                raise RuntimeError(f"{name} not ready in 30 s:\n{log_path.read_text()}")
             time.sleep(0.1)
         yield base_url, proc.pid
     finally:

@@ -11,6 +11,8 @@ finished last runtime, so the list's LEFT JOIN finds rows):
   server's share of the two cores), as a viewer with a bearer token from
   ``POST /api/v1/auth/token`` (the per-token rate limit is raised so that it counts the
   requests but never refuses one);
+* the floor under it: ``bench/_floor_app.py`` (one thread hand-off, ``SELECT 1``, 20
+  items as JSON, no middleware) on the same uvicorn, with the same client;
 * the service call in-process (``control.apps.services.list_apps``: peewee and the list
   items, no HTTP), sequentially;
 * the raw round trips of exactly the SQL that call sends (the COUNT, the SELECT with
@@ -60,6 +62,7 @@ from _common import (
     dcctl_serve,
     exclusive_machine,
     finished_run,
+    floor_serve,
     fmt_ms,
     insert_apps_and_runs,
     load_average,
@@ -304,6 +307,7 @@ def report(
     raw_par: Series,
     concurrency: int,
     httpx_runs: Sequence[Series] = (),
+    floor_runs: Sequence[Series] = (),
 ) -> tuple[str, list[str]]:
     headers = ["series", "ops", "ops/s", "p50 ms", "p99 ms", "errors"]
     rows = [
@@ -331,6 +335,9 @@ def report(
     ]
     ratios += cpu_per_request_lines(api_c1, api)
     ratios += [f"with httpx as the client: {line}" for line in cpu_per_request_lines(*httpx_runs)]
+    ratios += [
+        f"the floor (`bench/_floor_app.py`): {line}" for line in cpu_per_request_lines(*floor_runs)
+    ]
     return markdown_table(headers, rows), ratios
 
 
@@ -419,6 +426,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
                     for c in (1, args.concurrency)
                 ]
+                log.info(
+                    "the floor (bench/_floor_app.py), concurrency 1 and %d ...", args.concurrency
+                )
+                with floor_serve(url, Path(tmp)) as (floor_url, floor_pid):
+                    floor_runs = [
+                        time_api(
+                            floor_url,
+                            token,
+                            ["/floor"] * len(paths),
+                            c,
+                            args.warmup,
+                            floor_pid,
+                            f"floor: one thread hand-off, `SELECT 1`, 20 items, concurrency {c}",
+                        )
+                        for c in (1, args.concurrency)
+                    ]
                 load_after = load_average()
 
                 profile, profile_top = "", []
@@ -433,8 +456,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if hasattr(db, "close_all"):
                 db.close_all()
 
-    runs = [api_c1, api, *httpx_runs, service, raw_seq, raw_par]
-    table, ratios = report(runs, api_c1, api, raw_seq, raw_par, args.concurrency, httpx_runs)
+    runs = [api_c1, api, *httpx_runs, *floor_runs, service, raw_seq, raw_par]
+    table, ratios = report(
+        runs, api_c1, api, raw_seq, raw_par, args.concurrency, httpx_runs, floor_runs
+    )
     machine = machine_description(pg_version)
     print()
     print(table)
