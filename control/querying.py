@@ -175,9 +175,14 @@ def _equal(column: ColumnBase, value: Any) -> Any:
 def keyset_after(
     query: ModelSelect[M], order: Sequence[tuple[ColumnBase, bool]], after: Sequence[Any]
 ) -> ModelSelect[M]:
-    """``query`` narrowed to the rows strictly after the key ``after`` in ``order``
-    ((column, descending), the last one unique), as the dialect orders them, NULLs
-    included.
+    """``query`` narrowed to the rows strictly after the key ``after`` in ``order``:
+    :func:`keyset_condition`."""
+    return query.where(keyset_condition(order, after))
+
+
+def keyset_condition(order: Sequence[tuple[ColumnBase, bool]], after: Sequence[Any]) -> Any:
+    """The rows strictly after the key ``after`` in ``order`` ((column, descending), the
+    last one unique), as the dialect orders them, NULLs included.
 
     The condition is ``first <= key AND (first < key OR ...)`` (``>=`` ascending): the
     leading bound alone is a range an index on the first column (or on a filter column
@@ -189,8 +194,6 @@ def keyset_after(
     if len(after) != len(order):
         raise InvalidInput("cursor does not fit this query", field="cursor")
     first, first_descending = order[0]
-    if after[0] is not None and (_nulls_first(first_descending) or not _nullable(first)):
-        query = query.where(first <= after[0] if first_descending else first >= after[0])
     clauses = []
     for depth, (column, descending) in enumerate(order):
         term = _beyond(column, descending, after[depth])
@@ -200,7 +203,10 @@ def keyset_after(
     condition = clauses[0]
     for clause in clauses[1:]:
         condition = condition | clause
-    return query.where(condition)
+    if after[0] is not None and (_nulls_first(first_descending) or not _nullable(first)):
+        bound = first <= after[0] if first_descending else first >= after[0]
+        condition = bound & condition
+    return condition
 
 
 def keyset_page(

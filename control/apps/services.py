@@ -23,6 +23,7 @@ from control.querying import (
     SortKey,
     apply_sort,
     keyset_after,
+    keyset_condition,
     paginate,
     tuples,
     where_given,
@@ -151,8 +152,15 @@ def _sorted_page(
             total, more = result.total, page * per_page < result.total
         else:
             total = compiled.count(listing, build)
-            following = _ordered(keyset_after(_filtered(listed(), f), order, after), order)
-            rows = [ListedApp.of(row) for row in tuples(following.limit(per_page + 1))]
+            # rendered once per shape of key (which values are NULL), spliced after
+            beyond = keyset_condition(order, after)
+            shape = (*listing, per_page, tuple(value is None for value in after))
+            page_rows = compiled.spliced_tuple_rows(
+                shape,
+                lambda: _ordered(_filtered(listed(), f).where(beyond), order).limit(per_page + 1),
+                beyond,
+            )
+            rows = [ListedApp.of(row) for row in page_rows]
             more, rows = len(rows) > per_page, rows[:per_page]
         key = tuple(getattr(rows[-1], k.name) for k in keys) if more and rows else None
         return Page(rows, page, per_page, total, key)
@@ -164,8 +172,7 @@ def _sorted_page(
         rows, total, more = found_ids.rows, found_ids.total, page * per_page < found_ids.total
     else:
         total = compiled.count(cache, query) if cache else query.order_by().count()
-        following = _ordered(keyset_after(query, order, after), order).limit(per_page + 1)
-        rows = list(following)
+        rows = list(_ordered(keyset_after(query, order, after), order).limit(per_page + 1))
         more, rows = len(rows) > per_page, rows[:per_page]
     key = tuple(getattr(rows[-1], _key_name(k)) for k in keys) if more and rows else None
     wanted = [a.id for a in rows]

@@ -6,7 +6,7 @@ them. :func:`rows` and :func:`count` keep the rendered statement per ``key`` (an
 database) in a bounded LRU and send it again as it is; the rows come back as peewee
 makes them (models, joined models under their ``attr``), through the query's own cursor
 wrapper. :func:`tuple_rows` also keeps the columns' converters (each selected field's
-``python_value``, as peewee chose them the first time) and reads the rows with
+``python_value``, as peewee chose them from the first answer's columns) and reads the rows with
 ``fetchall``, without the cursor wrapper's per-row machinery.
 
 A query may be given as a function that builds it: it is then built only when its
@@ -42,6 +42,10 @@ Converters = tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, pyth
 _lock = threading.Lock()
 _statements: LRUCache[Slot, Statement] = LRUCache(MAX_STATEMENTS)
 _converters: LRUCache[Slot, Converters] = LRUCache(MAX_STATEMENTS)
+# a spliced statement: its SQL, its part's SQL, the parameters before and after the part's
+_spliced: LRUCache[Slot, tuple[str, str, tuple[Any, ...], tuple[Any, ...]]] = LRUCache(
+    MAX_STATEMENTS
+)
 
 
 def builder(query: Query[M]) -> Callable[[], ModelSelect[M]]:
@@ -98,22 +102,64 @@ def count(key: Hashable, query: Query[M]) -> int:
 
 def tuple_rows(key: Hashable, query: Query[M]) -> list[tuple[Any, ...]]:
     """``list(query.tuples())``, with the SQL rendered once per ``key``, and the values
-    converted by the converters peewee chose for the first answer that had a row."""
+    converted by the converters peewee chose for the first answer's columns."""
     build = builder(query)
     sql, params = _rendered("tuples", key, lambda: build().tuples())
-    cursor = database.execute_sql(sql, params)
-    slot = (database.obj, "tuples", key)
+    return _read_tuples((database.obj, "tuples", key), sql, params, build)
+
+
+def spliced_tuple_rows(key: Hashable, query: Query[M], part: Any) -> list[tuple[Any, ...]]:
+    """:func:`tuple_rows` of ``query``, which holds the expression ``part`` whose values
+    change with every call (a keyset page's "after this key"): the statement is
+    rendered once per ``key`` and each call renders only ``part``, splicing its
+    parameters in where the first rendering had them.
+
+    ``key`` must determine the statement but for ``part``'s parameters (for a keyset
+    page: the filter, the sort, which key values are NULL). Where ``part`` renders other
+    SQL than it did for ``key``, the statement is rendered anew; where its parameters
+    are not found exactly once among the statement's, it is not kept.
+    """
+    build = builder(query)
+    bound: Database = database.obj
+    slot = (bound, "spliced", key)
+    context: Any = bound.get_sql_context()  # peewee's Context is untyped
+    part_sql, part_params = context.sql(part).query()
     with _lock:
-        converters = _converters.get(slot)
+        kept = _spliced.get(slot)
+    if kept is None or kept[1] != part_sql:
+        whole: Any = bound.get_sql_context()
+        sql, params = whole.sql(build().tuples()).query()
+        n = len(part_params)
+        at = [i for i in range(len(params) - n + 1) if params[i : i + n] == part_params]
+        if len(at) != 1:
+            return _read_tuples(None, sql, tuple(params), build)
+        kept = (sql, part_sql, tuple(params[: at[0]]), tuple(params[at[0] + n :]))
+        with _lock:
+            _spliced[slot] = kept
+    sql, _, before, after = kept
+    return _read_tuples(slot, sql, (*before, *part_params, *after), build)
+
+
+def _read_tuples(
+    slot: Slot | None, sql: str, params: tuple[Any, ...], build: Callable[[], Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of the statement, converted by the converters kept for ``slot`` (found
+    from the answer's columns the first time; every time for no slot)."""
+    cursor = database.execute_sql(sql, params)
+    converters = None
+    if slot is not None:
+        with _lock:
+            converters = _converters.get(slot)
     if converters is None:
         as_tuples: Any = build().tuples()  # peewee's cursor wrapper is untyped
         wrapper = as_tuples._get_cursor_wrapper(cursor)
-        rows: list[tuple[Any, ...]] = list(wrapper)
-        if rows:  # peewee resolves the columns on the first row
-            kept = tuple((i, c) for i, c in enumerate(wrapper.converters) if c is not None)
+        # peewee resolves the columns lazily, on the first row; from the cursor's
+        # description they resolve alike with no row at all (a page without verdicts)
+        wrapper.initialize()
+        converters = tuple((i, c) for i, c in enumerate(wrapper.converters) if c is not None)
+        if slot is not None:
             with _lock:
-                _converters[slot] = kept
-        return rows
+                _converters[slot] = converters
     return [_converted(row, converters) for row in cursor.fetchall()]
 
 

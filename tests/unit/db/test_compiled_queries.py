@@ -108,3 +108,38 @@ def test_a_query_given_by_its_builder_is_built_only_while_not_kept(db: Database)
     assert not built
     assert (first[0], again[0]) == (1, 2)
     assert [row[0] for row in again[1]] == [row[0] for row in list_query("lazy").tuples()]
+
+
+def test_a_spliced_statement_answers_each_part_as_peewee_does(db: Database) -> None:
+    """A keyset page's statement is rendered once per shape; every later key's values
+    are spliced in, and the rows are those peewee's own execution gives."""
+    from control.querying import keyset_condition
+
+    for n in range(6):
+        make_app(id=f"spliced_{n}", group="spliced")
+    order = [(Apps.group, False), (Apps.id, False)]
+    key = ("test.spliced", uuid.uuid4().hex)
+    builds = 0
+
+    def page_after(after: tuple[str, str]) -> list[tuple]:
+        nonlocal builds
+        beyond = keyset_condition(order, after)
+
+        def build():
+            nonlocal builds
+            builds += 1
+            return Apps.select(Apps.id).where(beyond).order_by(Apps.group, Apps.id).limit(2)
+
+        got = compiled.spliced_tuple_rows(key, build, beyond)
+        expected = list(
+            Apps.select(Apps.id).where(beyond).order_by(Apps.group, Apps.id).limit(2).tuples()
+        )
+        assert got == expected
+        return got
+
+    assert page_after(("spliced", "spliced_0")) == [("spliced_1",), ("spliced_2",)]
+    rendered = builds
+    assert page_after(("spliced", "spliced_2")) == [("spliced_3",), ("spliced_4",)]
+    assert page_after(("spliced", "spliced_4")) == [("spliced_5",)]
+    # the later pages built the query only to be compared with here, never to render it
+    assert builds == rendered

@@ -77,17 +77,21 @@ def test_worker_connections_carry_statement_and_lock_timeouts(db, postgresql_url
 
 @pytest.mark.services
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
-def test_every_connection_runs_without_jit(db, postgresql_url):
-    """The server's default (on) compiles costly short statements: 80-135 ms a page."""
+def test_every_connection_runs_without_jit_and_with_the_ssd_page_cost(db, postgresql_url):
+    """The server's defaults: JIT (on) compiles costly short statements, 80-135 ms a
+    page; random_page_cost 4 made one app's log search walk the fleet's (40-260 ms)."""
     from control.db.database import connect_url
 
     api_db = connect_url(postgresql_url)
     try:
         with api_db.connection_context():
-            shown = api_db.execute_sql("SHOW jit").fetchone()[0]
+            shown = [
+                api_db.execute_sql(f"SHOW {name}").fetchone()[0]
+                for name in ("jit", "random_page_cost")
+            ]
     finally:
         api_db.close_all()
-    assert shown == "off"
+    assert shown == ["off", "1.1"]
 
 
 def test_redis_when_asked_for():
