@@ -59,9 +59,13 @@ figures only within one section, where every row was measured in the same run.
 
 
 def pg_connect(url: str) -> psycopg2.extensions.connection:
-    """A plain psycopg2 connection to ``url`` (autocommit, as peewee runs its own)."""
+    """A plain psycopg2 connection to ``url`` (autocommit, as peewee runs its own), with
+    the service's session settings (``control.db.database.SESSION``: the same plans)."""
+    from control.db.database import SESSION
+
     parsed = urlparse(url)
     conn = psycopg2.connect(
+        options=SESSION,
         dbname=parsed.path.lstrip("/") or "postgres",
         user=parsed.username or "postgres",
         password=parsed.password,

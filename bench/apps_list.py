@@ -41,10 +41,12 @@ import logging
 import os
 import pstats
 import random
+import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -299,16 +301,40 @@ def profile_table(stats: pstats.Stats, requests: int, top: int = 12) -> list[str
 # --- Report ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Round:
+    """The four series measured together, one after another: the ratios come from one
+    round, so that the machine's drift between rounds cancels out."""
+
+    api_c1: Series
+    api: Series
+    raw_seq: Series
+    raw_par: Series
+
+    def ratios(self) -> dict[str, float]:
+        return {
+            "p50_c": self.api.pct(50) / self.raw_par.pct(50),
+            "rate_c": self.api.rate / self.raw_par.rate,
+            "p50_1": self.api_c1.pct(50) / self.raw_seq.pct(50),
+            "rate_1": self.api_c1.rate / self.raw_seq.rate,
+            "cpu_1": (self.api_c1.cpu_per_op or {}).get("server", 0.0),
+            "cpu_c": (self.api.cpu_per_op or {}).get("server", 0.0),
+        }
+
+
 def report(
-    runs: Sequence[Series],
-    api_c1: Series,
-    api: Series,
-    raw_seq: Series,
-    raw_par: Series,
+    rounds: Sequence[Round],
+    others: Sequence[Series],
     concurrency: int,
     httpx_runs: Sequence[Series] = (),
     floor_runs: Sequence[Series] = (),
 ) -> tuple[str, list[str]]:
+    """The table of the middle round (by API rps / raw qps at ``concurrency``) and the
+    other series; each ratio as the median of the rounds, every round's beside it."""
+    each = [r.ratios() for r in rounds]
+    middle = sorted(rounds, key=lambda r: r.ratios()["rate_c"])[len(rounds) // 2]
+    runs = [middle.api_c1, middle.api, *httpx_runs, *floor_runs, *others]
+    runs += [middle.raw_seq, middle.raw_par]
     headers = ["series", "ops", "ops/s", "p50 ms", "p99 ms", "errors"]
     rows = [
         [
@@ -321,19 +347,29 @@ def report(
         ]
         for r in runs
     ]
+
+    def line(text: str, name: str, fmt: str, unit: str = "") -> str:
+        values = [e[name] for e in each]
+        rounds_text = ", ".join(format(v, fmt) + unit for v in values)
+        median = format(statistics.median(values), fmt) + unit
+        return f"{text}: **{median}** (median of {len(each)} rounds: {rounds_text})"
+
     ratios = [
-        f"API p50 / raw p50 at concurrency {concurrency}: "
-        f"**{api.pct(50) / raw_par.pct(50):.1f}x** "
-        f"({fmt_ms(api.pct(50))} vs {fmt_ms(raw_par.pct(50))} ms)",
-        f"API rps / raw qps at concurrency {concurrency}: "
-        f"**{api.rate / raw_par.rate:.2f}** ({api.rate:.0f} vs {raw_par.rate:.0f} /s)",
-        f"API p50 / raw p50 at concurrency 1: "
-        f"**{api_c1.pct(50) / raw_seq.pct(50):.1f}x** "
-        f"({fmt_ms(api_c1.pct(50))} vs {fmt_ms(raw_seq.pct(50))} ms)",
-        f"API rps / raw qps at concurrency 1: "
-        f"**{api_c1.rate / raw_seq.rate:.2f}** ({api_c1.rate:.0f} vs {raw_seq.rate:.0f} /s)",
+        line(f"API p50 / raw p50 at concurrency {concurrency}", "p50_c", ".1f", "x"),
+        line(f"API rps / raw qps at concurrency {concurrency}", "rate_c", ".2f"),
+        line("API p50 / raw p50 at concurrency 1", "p50_1", ".1f", "x"),
+        line("API rps / raw qps at concurrency 1", "rate_1", ".2f"),
     ]
-    ratios += cpu_per_request_lines(api_c1, api)
+    ratios += [
+        f"Server CPU per request at concurrency 1: "
+        f"**{statistics.median(e['cpu_1'] for e in each) * 1000:.2f} ms** (median; rounds: "
+        + ", ".join(f"{e['cpu_1'] * 1000:.2f}" for e in each)
+        + f" ms); at concurrency {concurrency}: "
+        f"{statistics.median(e['cpu_c'] for e in each) * 1000:.2f} ms (rounds: "
+        + ", ".join(f"{e['cpu_c'] * 1000:.2f}" for e in each)
+        + " ms)",
+        *cpu_per_request_lines(middle.api_c1, middle.api),
+    ]
     ratios += [f"with httpx as the client: {line}" for line in cpu_per_request_lines(*httpx_runs)]
     ratios += [
         f"the floor (`bench/_floor_app.py`): {line}" for line in cpu_per_request_lines(*floor_runs)
@@ -348,6 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=100, help="requests before measuring")
     parser.add_argument("--apps", type=int, default=10_000, help="apps in the database")
     parser.add_argument("--seed", type=int, default=7, help="seed of the rows and the workload")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of raw SQL and API series (medians)"
+    )
     parser.add_argument("--record", action="store_true", help="rewrite bench/RESULTS.md")
     parser.add_argument(
         "--quiet-timeout",
@@ -392,33 +431,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                 check_answer(base_url, token, paths[0])
                 load_before = load_average()
                 log.info("  %.0f%% of the CPUs busy before measuring", busy_before)
-                log.info("raw SQL, sequential ...")
-                raw_seq = time_raw_sequential(
-                    url, items, args.warmup, "raw SQL, psycopg2, sequential (1 connection)"
-                )
-                log.info("raw SQL, %d threads ...", args.concurrency)
-                raw_par = time_raw_threads(
-                    url,
-                    items,
-                    args.concurrency,
-                    args.warmup,
-                    f"raw SQL, psycopg2, {args.concurrency} threads "
-                    f"({args.concurrency} connections)",
-                )
                 log.info("service call in-process ...")
                 service = run_service(combos, args.warmup)
-                log.info("API, concurrency 1 ...")
-                api_c1 = time_api(base_url, token, paths, 1, args.warmup, pid, api_label(1))
-                log.info("API, concurrency %d ...", args.concurrency)
-                api = time_api(
-                    base_url,
-                    token,
-                    paths,
-                    args.concurrency,
-                    args.warmup,
-                    pid,
-                    api_label(args.concurrency),
-                )
+                rounds: list[Round] = []
+                for number in range(1, args.rounds + 1):
+                    log.info("round %d of %d: raw SQL, then the API ...", number, args.rounds)
+                    raw_seq = time_raw_sequential(
+                        url, items, args.warmup, "raw SQL, psycopg2, sequential (1 connection)"
+                    )
+                    raw_par = time_raw_threads(
+                        url,
+                        items,
+                        args.concurrency,
+                        args.warmup,
+                        f"raw SQL, psycopg2, {args.concurrency} threads "
+                        f"({args.concurrency} connections)",
+                    )
+                    api_c1 = time_api(base_url, token, paths, 1, args.warmup, pid, api_label(1))
+                    api = time_api(
+                        base_url,
+                        token,
+                        paths,
+                        args.concurrency,
+                        args.warmup,
+                        pid,
+                        api_label(args.concurrency),
+                    )
+                    rounds.append(Round(api_c1, api, raw_seq, raw_par))
                 log.info("API with httpx, concurrency 1 and %d ...", args.concurrency)
                 httpx_runs = [
                     time_api(
@@ -456,10 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if hasattr(db, "close_all"):
                 db.close_all()
 
-    runs = [api_c1, api, *httpx_runs, *floor_runs, service, raw_seq, raw_par]
-    table, ratios = report(
-        runs, api_c1, api, raw_seq, raw_par, args.concurrency, httpx_runs, floor_runs
-    )
+    table, ratios = report(rounds, [service], args.concurrency, httpx_runs, floor_runs)
     machine = machine_description(pg_version)
     print()
     print(table)
@@ -480,7 +516,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "## apps_list: `GET /api/v1/apps` against its raw SQL",
                 "",
                 f"Run {now_utc()} with `bench/apps_list.py "
-                f"--requests {args.requests} --concurrency {args.concurrency}` "
+                f"--requests {args.requests} --concurrency {args.concurrency} "
+                f"--rounds {args.rounds}` "
                 f"on code {code_version()}.",
                 "",
                 "Machine: " + "; ".join(f"{k} {v}" for k, v in machine.items()) + ". "
@@ -523,7 +560,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         write_results_section(NAME, body)
         print(f"\nrecorded in {Path('bench/RESULTS.md')}")
-    failed = sum(r.errors for r in runs)
+    measured = [s for r in rounds for s in (r.api_c1, r.api)] + [*httpx_runs, *floor_runs]
+    failed = sum(s.errors for s in measured)
     if failed:
         print(f"{failed} requests failed", file=sys.stderr)
         return 1
