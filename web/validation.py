@@ -167,6 +167,15 @@ def _choices(annotation: Any) -> list[str]:
 
 
 @functools.cache
+def _parameters(model: type[BaseModel]) -> tuple[frozenset[str], frozenset[str]]:
+    """The query parameters of ``model`` and those that may be given more than once (a
+    list). A field's alias is its parameter name (``from`` cannot be an attribute)."""
+    names = {info.alias or name: info for name, info in model.model_fields.items()}
+    repeatable = {name for name, info in names.items() if "list" in str(info.annotation)}
+    return frozenset(names), frozenset(repeatable)
+
+
+@functools.cache
 def _enum_fields(model: type[BaseModel]) -> dict[str, dict[str, str]]:
     """Per query parameter with enumerated values: lower-cased value → canonical."""
     found = {}
@@ -217,9 +226,8 @@ def _refuse_nul(value: Any, message: str) -> None:
 def parse_query(req: falcon.Request, model: type[M]) -> M:
     """Validate the query string against ``model``."""
     params: dict[str, Any] = dict(req.params)
-    # a field's alias is its parameter name (``from`` cannot be an attribute)
-    fields = {info.alias or name: info for name, info in model.model_fields.items()}
-    unknown = sorted(set(params) - set(fields))
+    fields, repeatable = _parameters(model)
+    unknown = sorted(set(params) - fields)
     if unknown:
         raise ApiError(
             400,
@@ -228,8 +236,7 @@ def parse_query(req: falcon.Request, model: type[M]) -> M:
             details=[detail(name, "not a parameter of this endpoint") for name in unknown],
         )
     for name, value in params.items():
-        annotation = str(fields[name].annotation)
-        if isinstance(value, list) and "list" not in annotation:
+        if isinstance(value, list) and name not in repeatable:
             raise ApiError(
                 400,
                 f"Parameter {name} was given more than once.",
