@@ -48,7 +48,7 @@ class CursorCodec:
         self._key = hashlib.sha256(b"dc-cursor:" + secret).digest()
 
     def _sign(self, scope: str, payload: bytes) -> bytes:
-        return hmac.new(self._key, scope.encode() + b"\0" + payload, hashlib.sha256).digest()
+        return hmac.digest(self._key, scope.encode() + b"\0" + payload, "sha256")
 
     def encode(self, scope: str, key: Sequence[Any]) -> str:
         """An opaque cursor for the row key ``key`` in the list ``scope``."""
