@@ -3,7 +3,7 @@
 Loads (``bench/_fleet_data.py``, COPY) a fleet of 10,000 apps, 1,000,000 runtimes,
 10,000,000 log records, 2,000,000 function-log rows, 1,000,000 pipeline tasks and
 200,000 audit rows over the last 30 days into a scratch PostgreSQL database migrated by
-``dcctl db upgrade``, then measures through ``dcctl serve`` (httpx, keep-alive,
+``dcctl db upgrade``, then measures through ``dcctl serve`` (the lean client, keep-alive,
 concurrency 1, as an admin with a bearer token) the apps list with each filter and
 sort, groups, fleet health, runtimes, logs with search, function logs, the slowest
 functions and trends, pipeline tasks, throughput, errors and stages, and the activity
@@ -678,7 +678,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{rows.get('pipeline_task', 0):,} pipeline tasks, "
                 f"{rows.get('audit_log', 0):,} audit rows over 30 days (row counts from the "
                 f"statistics), {loaded}, VACUUM ANALYZE; `dcctl serve` (uvicorn, one "
-                "process) on the same machine as PostgreSQL and the client; httpx keep-alive, "
+                "process) on the same machine as PostgreSQL and the client; the lean keep-alive "
+                "client (`bench/_lean_http.py`), "
                 f"concurrency 1, {args.requests} requests per endpoint after {args.warmup} "
                 "warm-up, as an admin. Deep page: page 50 reached by following `next_cursor` "
                 "(cursor lists) or `page=50` (offset lists), measured interleaved with page 1."

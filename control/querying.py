@@ -214,17 +214,30 @@ def keyset_page(
     order: Sequence[tuple[Field[Any], bool]],
     after: Sequence[Any] | None,
     limit: int,
+    key: Hashable | None = None,
 ) -> tuple[list[Any], tuple[Any, ...] | None]:
     """One keyset page: rows strictly after ``after`` in ``order`` (field, descending;
     :func:`keyset_after`).
 
     The last field of ``order`` must be unique so that the key identifies a row. Returns
     the rows and the key of the last row when more rows follow, else None.
+
+    With a ``key`` that determines ``query`` completely (control/db/compiled.py) the
+    first page's statement is rendered once, and a later page's once per shape of
+    ``after`` with its values spliced in: a deep page costs what the first does.
     """
-    if after is not None:
-        query = keyset_after(query, order, after)
     ordering = [field.desc() if descending else field.asc() for field, descending in order]
-    rows = list(query.order_by(*ordering).limit(limit + 1))
+    if key is None:
+        if after is not None:
+            query = keyset_after(query, order, after)
+        rows = list(query.order_by(*ordering).limit(limit + 1))
+    elif after is None:
+        rows = compiled.rows((key, limit), query.order_by(*ordering).limit(limit + 1))
+    else:
+        beyond = keyset_condition(order, after)
+        shape = (key, limit, tuple(value is None for value in after))
+        following = query.where(beyond).order_by(*ordering).limit(limit + 1)
+        rows = compiled.spliced_rows(shape, following, beyond)
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

@@ -76,7 +76,7 @@ def list_activity(
     f: ActivityFilter, after: Sequence[Any] | None, limit: int
 ) -> tuple[list[dict[str, Any]], tuple[Any, ...] | None]:
     """One page of the feed, newest first, after the row key ``after``."""
-    rows, key = keyset_page(_filtered(f), ORDER, after, limit)
+    rows, key = keyset_page(_filtered(f), ORDER, after, limit, key=("activity", f))
     return [item(r) for r in rows], key
 
 

@@ -64,7 +64,7 @@ _lock = threading.Lock()
 _statements: LRUCache[Slot, Statement] = LRUCache(MAX_STATEMENTS)
 _converters: LRUCache[Slot, Converters] = LRUCache(MAX_STATEMENTS)
 # a spliced statement: its SQL, its part's SQL, the parameters before and after the part's
-_spliced: LRUCache[Slot, tuple[str, str, tuple[Any, ...], tuple[Any, ...]]] = LRUCache(
+_spliced_statements: LRUCache[Slot, tuple[str, str, tuple[Any, ...], tuple[Any, ...]]] = LRUCache(
     MAX_STATEMENTS
 )
 
@@ -131,34 +131,51 @@ def tuple_rows(key: Hashable, query: Query[M]) -> list[tuple[Any, ...]]:
 
 def spliced_tuple_rows(key: Hashable, query: Query[M], part: Any) -> list[tuple[Any, ...]]:
     """:func:`tuple_rows` of ``query``, which holds the expression ``part`` whose values
-    change with every call (a keyset page's "after this key"): the statement is
-    rendered once per ``key`` and each call renders only ``part``, splicing its
-    parameters in where the first rendering had them.
-
-    ``key`` must determine the statement but for ``part``'s parameters (for a keyset
-    page: the filter, the sort, which key values are NULL). Where ``part`` renders other
-    SQL than it did for ``key``, the statement is rendered anew; where its parameters
-    are not found exactly once among the statement's, it is not kept.
-    """
+    change with every call (a keyset page's "after this key"): see :func:`_spliced`."""
     build = builder(query)
+    slot, sql, params = _spliced("spliced-tuples", key, lambda: build().tuples(), part)
+    return _read_tuples(slot, sql, params, build)
+
+
+def spliced_rows(key: Hashable, query: Query[M], part: Any) -> list[M]:
+    """:func:`rows` of ``query``, which holds the expression ``part`` whose values change
+    with every call: see :func:`_spliced`."""
+    built = builder(query)()  # its cursor wrapper makes the models
+    _, sql, params = _spliced("spliced-rows", key, lambda: built, part)
+    return _hydrated(built, database.execute_sql(sql, params))
+
+
+def _spliced(
+    kind: str, key: Hashable, build: Callable[[], Any], part: Any
+) -> tuple[Slot | None, str, tuple[Any, ...]]:
+    """The statement of ``build()`` with ``part``'s current parameters, and its slot
+    (None when it is not kept).
+
+    The statement is rendered once per ``key`` and each call renders only ``part``,
+    splicing its parameters in where the first rendering had them. ``key`` must
+    determine the statement but for ``part``'s parameters (for a keyset page: the filter,
+    the sort, the page size, which key values are NULL). Where ``part`` renders other SQL
+    than it did for ``key``, the statement is rendered anew; where its parameters are not
+    found exactly once among the statement's, it is not kept.
+    """
     bound: Database = database.obj
-    slot = (bound, "spliced", key)
+    slot = (bound, kind, key)
     context: Any = bound.get_sql_context()  # peewee's Context is untyped
     part_sql, part_params = context.sql(part).query()
     with _lock:
-        kept = _spliced.get(slot)
+        kept = _spliced_statements.get(slot)
     if kept is None or kept[1] != part_sql:
         whole: Any = bound.get_sql_context()
-        sql, params = whole.sql(build().tuples()).query()
+        sql, params = whole.sql(build()).query()
         n = len(part_params)
         at = [i for i in range(len(params) - n + 1) if params[i : i + n] == part_params]
         if len(at) != 1:
-            return _read_tuples(None, sql, tuple(params), build)
+            return None, sql, tuple(params)
         kept = (sql, part_sql, tuple(params[: at[0]]), tuple(params[at[0] + n :]))
         with _lock:
-            _spliced[slot] = kept
+            _spliced_statements[slot] = kept
     sql, _, before, after = kept
-    return _read_tuples(slot, sql, (*before, *part_params, *after), build)
+    return slot, sql, (*before, *part_params, *after)
 
 
 def _read_tuples(

@@ -191,7 +191,7 @@ def list_logs(
     q: LogQuery, after: Sequence[Any] | None = None
 ) -> tuple[list[dict[str, Any]], tuple[Any, ...] | None]:
     """One page of ``q.limit`` records newest first, after the row key ``after``."""
-    rows, key = keyset_page(filtered(q), ORDER, after, q.limit)
+    rows, key = keyset_page(filtered(q), ORDER, after, q.limit, key=("logs", q))
     return [item(r) for r in rows], key
 
 

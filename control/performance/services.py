@@ -82,7 +82,7 @@ def list_logs(
     f: LogFilter, after: Sequence[Any] | None, limit: int
 ) -> tuple[list[dict[str, Any]], tuple[Any, ...] | None]:
     """One page of function logs, newest first, after the row key ``after``."""
-    rows, key = keyset_page(_filtered(f), ORDER, after, limit)
+    rows, key = keyset_page(_filtered(f), ORDER, after, limit, key=("functions", f))
     return [item(r) for r in rows], key
 
 

@@ -86,7 +86,7 @@ def list_runtimes(
     f: RuntimeFilter, after: Sequence[Any] | None, limit: int
 ) -> tuple[list[dict[str, Any]], tuple[Any, ...] | None]:
     """One page of runs matching ``f``, newest first, after the row key ``after``."""
-    rows, key = keyset_page(_filtered(f), ORDER, after, limit)
+    rows, key = keyset_page(_filtered(f), ORDER, after, limit, key=("runtimes", f))
     now = utcnow()
     return [summary(r, now) for r in rows], key
 

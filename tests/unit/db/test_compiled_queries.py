@@ -3,6 +3,7 @@ execution does, and always from the current data: the SQL is kept, never the row
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from enum import Enum
 
@@ -143,3 +144,30 @@ def test_a_spliced_statement_answers_each_part_as_peewee_does(db: Database) -> N
     assert page_after(("spliced", "spliced_4")) == [("spliced_5",)]
     # the later pages built the query only to be compared with here, never to render it
     assert builds == rendered
+
+
+def test_keyed_keyset_pages_read_what_unkeyed_ones_do(db: Database) -> None:
+    """Every page of a list walked by keyset with a key (first page kept, later pages
+    spliced) is the page peewee gives without one, NULL sort keys included."""
+    from control.querying import keyset_page
+
+    soon = dt.datetime(2026, 1, 1, 12)
+    for n in range(7):
+        make_app(id=f"walk_{n}", group="walk", next_run=None if n % 3 else soon)
+    order = [(Apps.next_run, True), (Apps.id, True)]
+    key = ("test.walk", uuid.uuid4().hex)
+
+    def walk(with_key: bool) -> list[list[str]]:
+        pages, after = [], None
+        while True:
+            query = Apps.select().where(Apps.group == "walk")
+            rows, after = keyset_page(query, order, after, 2, key=key if with_key else None)
+            pages.append([a.id for a in rows])
+            if after is None:
+                return pages
+
+    keyed = walk(True)
+    assert keyed == walk(False)
+    assert sum(len(p) for p in keyed) == 7
+    assert len(keyed) == 4
+    assert walk(True) == keyed  # again, every statement now kept
