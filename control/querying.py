@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
-from peewee import SQL, BaseQuery, ColumnBase, Field, Model, ModelSelect, Node, SelectBase, fn
+from cachetools import LRUCache
+from peewee import (
+    SQL,
+    BaseQuery,
+    ColumnBase,
+    Field,
+    Model,
+    ModelSelect,
+    Node,
+    SelectBase,
+    Value,
+    fn,
+)
 
 from control.clock import naive_utc
 from control.db import compiled
-from control.db.database import dialect
+from control.db.database import database, dialect
 from control.errors import InvalidInput
 
 M = TypeVar("M", bound=Model)
@@ -180,7 +193,11 @@ def keyset_after(
     return query.where(keyset_condition(order, after))
 
 
-def keyset_condition(order: Sequence[tuple[ColumnBase, bool]], after: Sequence[Any]) -> Any:
+def keyset_condition(
+    order: Sequence[tuple[ColumnBase, bool]],
+    after: Sequence[Any],
+    mark: Callable[[int, Any], Any] | None = None,
+) -> Any:
     """The rows strictly after the key ``after`` in ``order`` ((column, descending), the
     last one unique), as the dialect orders them, NULLs included.
 
@@ -193,6 +210,8 @@ def keyset_condition(order: Sequence[tuple[ColumnBase, bool]], after: Sequence[A
     """
     if len(after) != len(order):
         raise InvalidInput("cursor does not fit this query", field="cursor")
+    if mark is not None:  # each value replaced by what ``mark`` makes of it (not NULLs)
+        after = [v if v is None else mark(i, v) for i, v in enumerate(after)]
     first, first_descending = order[0]
     clauses = []
     for depth, (column, descending) in enumerate(order):
@@ -207,6 +226,56 @@ def keyset_condition(order: Sequence[tuple[ColumnBase, bool]], after: Sequence[A
         bound = first <= after[0] if first_descending else first >= after[0]
         condition = bound & condition
     return condition
+
+
+@dataclass(frozen=True)
+class _Marked:
+    index: int  # of the key value a parameter is
+
+
+_recipes_lock = threading.Lock()
+# per database and shape: the keyset condition's SQL and, per parameter, which key value
+# it is and the converter peewee applies to it (None: no recipe, render each time)
+_recipes: LRUCache[tuple[Any, Hashable], Any] = LRUCache(1024)
+
+
+def keyset_part(
+    shape: Hashable, order: Sequence[tuple[ColumnBase, bool]], after: Sequence[Any]
+) -> tuple[str, tuple[Any, ...]]:
+    """The SQL and parameters of :func:`keyset_condition` for ``after``.
+
+    Rendered by peewee the first time per ``shape`` (which must determine ``order`` and
+    which values of ``after`` are NULL); then, where that rendering with each value
+    marked showed which value each parameter is (and computing them gave peewee's own
+    parameters), computed from that recipe: rendering the condition was most of what a
+    deep page cost more than the first.
+    """
+    slot = (database.obj, shape)
+    with _recipes_lock:
+        recipe = _recipes.get(slot, ...)
+    if recipe is ...:
+        sql, params = compiled.rendered(keyset_condition(order, after))
+        marked = keyset_condition(order, after, lambda i, _v: Value(_Marked(i), converter=False))
+        marked_sql, marked_params = compiled.rendered(marked)
+        converters = [c.db_value if isinstance(c, Field) else None for c, _ in order]
+        recipe = None
+        if marked_sql == sql and all(isinstance(p, _Marked) for p in marked_params):
+            steps = tuple((p.index, converters[p.index]) for p in marked_params)
+            if _by_recipe(steps, after) == params:
+                recipe = (sql, steps)
+        with _recipes_lock:
+            _recipes[slot] = recipe
+        return sql, params
+    if recipe is None:
+        return compiled.rendered(keyset_condition(order, after))
+    sql, steps = recipe
+    return sql, _by_recipe(steps, after)
+
+
+def _by_recipe(
+    steps: Sequence[tuple[int, Callable[[Any], Any] | None]], after: Sequence[Any]
+) -> tuple[Any, ...]:
+    return tuple(after[i] if convert is None else convert(after[i]) for i, convert in steps)
 
 
 def keyset_page(
@@ -234,10 +303,14 @@ def keyset_page(
     elif after is None:
         rows = compiled.rows((key, limit), query.order_by(*ordering).limit(limit + 1))
     else:
-        beyond = keyset_condition(order, after)
         shape = (key, limit, tuple(value is None for value in after))
-        following = query.where(beyond).order_by(*ordering).limit(limit + 1)
-        rows = compiled.spliced_rows(shape, following, beyond)
+        part = keyset_part(shape, order, after)
+
+        def following() -> ModelSelect[M]:
+            beyond = keyset_condition(order, after)
+            return query.where(beyond).order_by(*ordering).limit(limit + 1)
+
+        rows = compiled.spliced_rows(shape, query, part, following)
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

@@ -24,6 +24,7 @@ from control.querying import (
     apply_sort,
     keyset_after,
     keyset_condition,
+    keyset_part,
     paginate,
     tuples,
     where_given,
@@ -153,13 +154,14 @@ def _sorted_page(
         else:
             total = compiled.count(listing, build)
             # rendered once per shape of key (which values are NULL), spliced after
-            beyond = keyset_condition(order, after)
             shape = (*listing, per_page, tuple(value is None for value in after))
-            page_rows = compiled.spliced_tuple_rows(
-                shape,
-                lambda: _ordered(_filtered(listed(), f).where(beyond), order).limit(per_page + 1),
-                beyond,
-            )
+            part = keyset_part(shape, order, after)
+
+            def following() -> ModelSelect[Apps]:
+                beyond = keyset_condition(order, after)
+                return _ordered(_filtered(listed(), f).where(beyond), order).limit(per_page + 1)
+
+            page_rows = compiled.spliced_tuple_rows(shape, following, part)
             rows = [ListedApp.of(row) for row in page_rows]
             more, rows = len(rows) > per_page, rows[:per_page]
         key = tuple(getattr(rows[-1], k.name) for k in keys) if more and rows else None

@@ -129,46 +129,54 @@ def tuple_rows(key: Hashable, query: Query[M]) -> list[tuple[Any, ...]]:
     return _read_tuples((database.obj, "tuples", key), sql, params, build)
 
 
-def spliced_tuple_rows(key: Hashable, query: Query[M], part: Any) -> list[tuple[Any, ...]]:
-    """:func:`tuple_rows` of ``query``, which holds the expression ``part`` whose values
-    change with every call (a keyset page's "after this key"): see :func:`_spliced`."""
+def spliced_tuple_rows(
+    key: Hashable, query: Query[M], part: tuple[str, tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """:func:`tuple_rows` of ``query``, which holds an expression (``part``: its SQL and
+    parameters) whose values change with every call, as a keyset page's "after this
+    key" does: see :func:`_spliced`."""
     build = builder(query)
     slot, sql, params = _spliced("spliced-tuples", key, lambda: build().tuples(), part)
     return _read_tuples(slot, sql, params, build)
 
 
-def spliced_rows(key: Hashable, query: Query[M], part: Any) -> list[M]:
-    """:func:`rows` of ``query``, which holds the expression ``part`` whose values change
-    with every call: see :func:`_spliced`."""
-    built = builder(query)()  # its cursor wrapper makes the models
-    _, sql, params = _spliced("spliced-rows", key, lambda: built, part)
-    return _hydrated(built, database.execute_sql(sql, params))
+def spliced_rows(
+    key: Hashable,
+    query: ModelSelect[M],
+    part: tuple[str, tuple[Any, ...]],
+    whole: Callable[[], ModelSelect[M]],
+) -> list[M]:
+    """The models of the statement ``whole()`` builds, which is ``query`` (the same
+    columns: its cursor wrapper makes the models) narrowed by an expression (``part``:
+    its SQL and parameters) whose values change with every call: see :func:`_spliced`.
+    ``whole`` is called only when the statement is not kept."""
+    _slot, sql, params = _spliced("spliced-rows", key, whole, part)
+    return _hydrated(query, database.execute_sql(sql, params))
 
 
 def _spliced(
-    kind: str, key: Hashable, build: Callable[[], Any], part: Any
+    kind: str, key: Hashable, build: Callable[[], Any], part: tuple[str, tuple[Any, ...]]
 ) -> tuple[Slot | None, str, tuple[Any, ...]]:
-    """The statement of ``build()`` with ``part``'s current parameters, and its slot
-    (None when it is not kept).
+    """The statement of ``build()`` with ``part``'s parameters, and its slot (None when
+    it is not kept).
 
-    The statement is rendered once per ``key`` and each call renders only ``part``,
-    splicing its parameters in where the first rendering had them. ``key`` must
-    determine the statement but for ``part``'s parameters (for a keyset page: the filter,
-    the sort, the page size, which key values are NULL). Where ``part`` renders other SQL
-    than it did for ``key``, the statement is rendered anew; where its parameters are not
-    found exactly once among the statement's, it is not kept.
+    The statement is rendered once per ``key``; each call then splices ``part``'s
+    parameters in where the first rendering had them. ``key`` must determine the
+    statement but for ``part``'s parameters (for a keyset page: the filter, the sort,
+    the page size, which key values are NULL). Where ``part`` is other SQL than it was
+    for ``key``, the statement is rendered anew; where its parameters are not found
+    exactly once among the statement's, it is not kept.
     """
+    part_sql, part_params = part
     bound: Database = database.obj
     slot = (bound, kind, key)
-    context: Any = bound.get_sql_context()  # peewee's Context is untyped
-    part_sql, part_params = context.sql(part).query()
     with _lock:
         kept = _spliced_statements.get(slot)
     if kept is None or kept[1] != part_sql:
-        whole: Any = bound.get_sql_context()
-        sql, params = whole.sql(build()).query()
+        context: Any = bound.get_sql_context()  # peewee's Context is untyped
+        sql, params = context.sql(build()).query()
         n = len(part_params)
-        at = [i for i in range(len(params) - n + 1) if params[i : i + n] == part_params]
+        at = [i for i in range(len(params) - n + 1) if tuple(params[i : i + n]) == part_params]
         if len(at) != 1:
             return None, sql, tuple(params)
         kept = (sql, part_sql, tuple(params[: at[0]]), tuple(params[at[0] + n :]))
@@ -176,6 +184,13 @@ def _spliced(
             _spliced_statements[slot] = kept
     sql, _, before, after = kept
     return slot, sql, (*before, *part_params, *after)
+
+
+def rendered(node: Any) -> tuple[str, tuple[Any, ...]]:
+    """The SQL and parameters of an expression, as the bound database renders it."""
+    context: Any = database.obj.get_sql_context()
+    sql, params = context.sql(node).query()
+    return sql, tuple(params)
 
 
 def _read_tuples(

@@ -131,7 +131,7 @@ def test_a_spliced_statement_answers_each_part_as_peewee_does(db: Database) -> N
             builds += 1
             return Apps.select(Apps.id).where(beyond).order_by(Apps.group, Apps.id).limit(2)
 
-        got = compiled.spliced_tuple_rows(key, build, beyond)
+        got = compiled.spliced_tuple_rows(key, build, compiled.rendered(beyond))
         expected = list(
             Apps.select(Apps.id).where(beyond).order_by(Apps.group, Apps.id).limit(2).tuples()
         )
@@ -171,3 +171,26 @@ def test_keyed_keyset_pages_read_what_unkeyed_ones_do(db: Database) -> None:
     assert sum(len(p) for p in keyed) == 7
     assert len(keyed) == 4
     assert walk(True) == keyed  # again, every statement now kept
+
+
+def test_a_keyset_part_from_its_recipe_is_what_peewee_renders(db: Database) -> None:
+    """After the first rendering per shape, the condition's parameters are computed
+    from which key value each one is, converted as peewee converts them."""
+    from control.enums import RunStatus
+    from control.querying import keyset_condition, keyset_part
+
+    order = [(Apps.run_status, False), (Apps.next_run, True), (Apps.id, False)]
+    shape = ("test.recipe", uuid.uuid4().hex)
+    keys = [
+        (RunStatus.RUNNING, dt.datetime(2026, 3, 1, 8, 30), "a"),
+        (RunStatus.SCHEDULED, dt.datetime(2025, 1, 2, 3, 4, 5, 600), "b_2"),
+        (RunStatus.IDLE, dt.datetime(2026, 12, 31, 23, 59), "zz"),
+    ]
+    for after in keys:
+        expected = compiled.rendered(keyset_condition(order, after))
+        assert keyset_part(shape, order, after) == expected
+    # and they were computed, not rendered: the shape has its recipe
+    from control import querying
+    from control.db.database import database
+
+    assert querying._recipes[(database.obj, shape)] is not None
