@@ -6,8 +6,13 @@ them. :func:`rows` and :func:`count` keep the rendered statement per ``key`` (an
 database) in a bounded LRU and send it again as it is; the rows come back as peewee
 makes them (models, joined models under their ``attr``), through the query's own cursor
 wrapper. :func:`tuple_rows` also keeps the columns' converters (each selected field's
-``python_value``, as peewee chose them from the first answer's columns) and reads the rows with
-``fetchall``, without the cursor wrapper's per-row machinery.
+``python_value``, as peewee chose them from the first answer's columns, less those that
+change nothing psycopg2 returns) and reads the rows with ``fetchall``, without the
+cursor wrapper's per-row machinery.
+
+A keyset page's statement differs from the last one only in the values of its "after
+this key" condition: :func:`spliced_rows` and :func:`spliced_tuple_rows` keep it per
+shape and splice the condition's parameters in (a deep page costs what the first does).
 
 A query may be given as a function that builds it: it is then built only when its
 statement or converters are not kept yet (building a list's query with its joins,
