@@ -48,7 +48,9 @@ LISTED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and a page
+# makes 20 of these with 25 fields between them (read-only by convention).
+@dataclass(slots=True)
 class ListedRun:
     """A run joined to a list row: the columns the list reads of it (a current run has no
     ``ended``). Every field is None when the LEFT JOIN found no run."""
@@ -59,7 +61,7 @@ class ListedRun:
     ended: dt.datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ListedApp:
     """One row of the app list: the ``LISTED`` columns and the current run, read as a
     tuple. Building peewee models (a joined instance per run, a descriptor call per

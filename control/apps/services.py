@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from control.db import compiled
 from control.db.database import locking
 from control.enums import FatalFlag, RunStatus
 from control.errors import NotFound
-from control.health.services import holding, verdicts_of
+from control.health.services import held, held_now, holding, verdicts_of
 from control.querying import (
     Page,
     SortKey,
@@ -102,6 +102,22 @@ def _last_run_started() -> ColumnBase:
 LISTED_KEYS = frozenset(SORTABLE) - {"last_run", "updated"}
 
 
+def _listed() -> ModelSelect[Apps]:
+    """What a list item reads (:func:`control.apps.run_state.listed`) and, last, the
+    health verdicts the app holds now: a page and its verdicts in one statement."""
+    return listed().select_extend(held_now(Apps.id).alias("health_now"))
+
+
+def _read(rows: Iterable[tuple[Any, ...]], health: dict[str, list[str]]) -> list[ListedApp]:
+    """The list rows of :func:`_listed` tuples; each app's verdicts into ``health``."""
+    found = []
+    for row in rows:
+        app = ListedApp.of(row[:-1])
+        health[app.id] = held(row[-1])
+        found.append(app)
+    return found
+
+
 def _order(sort: list[SortKey]) -> list[SortKey]:
     """``sort`` with the id last to break ties, as :func:`control.querying.apply_sort`
     orders the page: the keyset order. (Each name is also the attribute of ``Apps``
@@ -120,10 +136,16 @@ def _ordered(query: ModelSelect[Apps], order: list[tuple[ColumnBase, bool]]) -> 
 
 
 def _sorted_page(
-    f: AppFilter, sort: list[SortKey], page: int, per_page: int, after: Sequence[Any] | None
+    f: AppFilter,
+    sort: list[SortKey],
+    page: int,
+    per_page: int,
+    after: Sequence[Any] | None,
+    health: dict[str, list[str]],
 ) -> Page:
     """The page's apps, each with its runs joined, in the order of ``sort``, and the
-    key of its last row when more rows follow (``next_key``, None on the last page).
+    key of its last row when more rows follow (``next_key``, None on the last page);
+    their current health verdicts into ``health``.
 
     Page ``page`` by offset, or with ``after`` the rows after that key (a keyset page:
     as fast deep in the list as at its start; ``page`` only numbers it).
@@ -145,11 +167,11 @@ def _sorted_page(
         listing = ("apps.list", f, tuple(sort))
 
         def build() -> ModelSelect[Apps]:
-            return apply_sort(_filtered(listed(), f), sort, columns, Apps.id)
+            return apply_sort(_filtered(_listed(), f), sort, columns, Apps.id)
 
         if after is None:
             result = paginate(build, page, per_page, key=listing, as_tuples=True)
-            rows: list[Any] = [ListedApp.of(row) for row in result.rows]
+            rows: list[Any] = _read(result.rows, health)
             total, more = result.total, page * per_page < result.total
         else:
             total = compiled.count(listing, build)
@@ -159,10 +181,9 @@ def _sorted_page(
 
             def following() -> ModelSelect[Apps]:
                 beyond = keyset_condition(order, after)
-                return _ordered(_filtered(listed(), f).where(beyond), order).limit(per_page + 1)
+                return _ordered(_filtered(_listed(), f).where(beyond), order).limit(per_page + 1)
 
-            page_rows = compiled.spliced_tuple_rows(shape, following, part)
-            rows = [ListedApp.of(row) for row in page_rows]
+            rows = _read(compiled.spliced_tuple_rows(shape, following, part), health)
             more, rows = len(rows) > per_page, rows[:per_page]
         key = tuple(getattr(rows[-1], k.name) for k in keys) if more and rows else None
         return Page(rows, page, per_page, total, key)
@@ -179,7 +200,7 @@ def _sorted_page(
     key = tuple(getattr(rows[-1], _key_name(k)) for k in keys) if more and rows else None
     wanted = [a.id for a in rows]
     found = (
-        {a.id: a for a in map(ListedApp.of, tuples(listed().where(Apps.id.in_(wanted))))}
+        {a.id: a for a in _read(tuples(_listed().where(Apps.id.in_(wanted))), health)}
         if wanted
         else {}
     )
@@ -197,9 +218,9 @@ def list_apps(
     """One page of apps matching ``f``, each with its last runtime joined, and (as
     ``next_key``) the key to pass as ``after`` for the next page: see
     :func:`_sorted_page`."""
-    result = _sorted_page(f, sort, page, per_page, after)
+    health: dict[str, list[str]] = {}
+    result = _sorted_page(f, sort, page, per_page, after, health)
     now = utcnow()
-    health = verdicts_of(a.id for a in result.rows)
     rows = [summary(a, now) | {"health": health.get(a.id, [])} for a in result.rows]
     return Page(rows, result.page, result.per_page, result.total, result.next_key)
 

@@ -91,8 +91,18 @@ def test_the_app_list_filters_and_shows_health(client):
     assert ids(health="slow") == [a.id]
     assert ids(health="unhealthy") == sorted([a.id, b.id])
     assert ids(health="ok") == [c.id]
+    # read with the page (one statement), whichever way the page is chosen: by offset,
+    # by cursor, or ids first (sorted by "Last run")
+    expected = {a.id: ["slow"], b.id: ["failing", "low_output"], c.id: []}
     rows = {row["id"]: row["health"] for row in client.simulate_get("/api/v1/apps").json["data"]}
-    assert rows == {a.id: ["slow"], b.id: ["failing", "low_output"], c.id: []}
+    assert rows == expected
+    by_last_run = client.simulate_get("/api/v1/apps", params={"sort": "-last_run"}).json["data"]
+    assert {row["id"]: row["health"] for row in by_last_run} == expected
+    first = client.simulate_get("/api/v1/apps", params={"sort": "id", "per_page": 1}).json
+    second = client.simulate_get(
+        "/api/v1/apps", params={"cursor": first["meta"]["next_cursor"], "per_page": 1}
+    ).json["data"]
+    assert [(row["id"], row["health"]) for row in second] == [(b.id, expected[b.id])]
     assert client.simulate_get(f"/api/v1/apps/{b.id}").json["data"]["health"] == [
         "failing",
         "low_output",
