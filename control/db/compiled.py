@@ -89,9 +89,7 @@ def _rendered(kind: str, key: Hashable, build: Any) -> Statement:
         kept = _statements.get(slot)
     if kept is not None:
         return kept
-    context: Any = bound.get_sql_context()  # peewee's Context is untyped
-    sql, params = context.sql(build()).query()
-    statement = (sql, tuple(params))
+    statement = rendered(build())
     with _lock:
         _statements[slot] = statement
     return statement
@@ -178,13 +176,12 @@ def _spliced(
     with _lock:
         kept = _spliced_statements.get(slot)
     if kept is None or kept[1] != part_sql:
-        context: Any = bound.get_sql_context()  # peewee's Context is untyped
-        sql, params = context.sql(build()).query()
+        sql, params = rendered(build())
         n = len(part_params)
-        at = [i for i in range(len(params) - n + 1) if tuple(params[i : i + n]) == part_params]
+        at = [i for i in range(len(params) - n + 1) if params[i : i + n] == part_params]
         if len(at) != 1:
-            return None, sql, tuple(params)
-        kept = (sql, part_sql, tuple(params[: at[0]]), tuple(params[at[0] + n :]))
+            return None, sql, params
+        kept = (sql, part_sql, params[: at[0]], params[at[0] + n :])
         with _lock:
             _spliced_statements[slot] = kept
     sql, _, before, after = kept
@@ -193,7 +190,7 @@ def _spliced(
 
 def rendered(node: Any) -> tuple[str, tuple[Any, ...]]:
     """The SQL and parameters of an expression, as the bound database renders it."""
-    context: Any = database.obj.get_sql_context()
+    context: Any = database.obj.get_sql_context()  # peewee's Context is untyped
     sql, params = context.sql(node).query()
     return sql, tuple(params)
 
