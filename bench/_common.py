@@ -656,7 +656,7 @@ def dcctl_serve(
         **(extra_env or {}),
     }
     dcctl = REPO_DIR / ".venv" / "bin" / "dcctl"
-    with _served([str(dcctl), "serve"], env, port, HEALTH_PATH, workdir) as served:
+    with serve_process([str(dcctl), "serve"], env, port, HEALTH_PATH, workdir) as served:
         yield served
 
 
@@ -669,12 +669,12 @@ def floor_serve(database_url: str, workdir: Path) -> Iterator[tuple[str, int]]:
     argv = [str(uvicorn), "--app-dir", str(BENCH_DIR), "_floor_app:app"]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     env = {"DC_BENCH_FLOOR_DATABASE_URL": database_url}
-    with _served(argv, env, port, "/floor", workdir) as served:
+    with serve_process(argv, env, port, "/floor", workdir) as served:
         yield served
 
 
 @contextmanager
-def _served(
+def serve_process(
     argv: list[str], dc_env: dict[str, str], port: int, ready_path: str, workdir: Path
 ) -> Iterator[tuple[str, int]]:
     """``argv`` started in ``workdir`` with no ``DC_`` variable but ``dc_env``, until
@@ -691,7 +691,7 @@ def _served(
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited ({proc.returncode}):\n{log_path.read_text()}")
             with suppress(httpx.HTTPError):
-                if httpx.get(base_url + ready_path, timeout=2).status_code == 200:
+                if httpx.get(base_url + ready_path, timeout=2, trust_env=False).status_code == 200:
                     break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{name} not ready in 30 s:\n{log_path.read_text()}")

@@ -4,8 +4,8 @@ One run, side by side, on a scratch PostgreSQL database of 1,000,000 log records
 200 apps (160 ``scraper_*``), mostly INFO, about 1% mentioning a timeout:
 
 * ``GET /api/v1/logs?search=timeout&level=WARNING&app=scraper_*&limit=100`` against
-  ``dcctl serve`` (uvicorn, one process) with ``httpx.AsyncClient`` and keep-alive, at
-  concurrency 1 and at ``--concurrency``, as a viewer with a bearer token from
+  ``dcctl serve`` (uvicorn, one process) with the lean keep-alive client of
+  ``_lean_http.py``, at concurrency 1 and at ``--concurrency``, as a viewer with a bearer token from
   ``POST /api/v1/auth/token`` (the rate limits are raised so that they count the
   requests but never refuse one);
 * the service call in-process (``control.logs.services.list_logs``: peewee and the
@@ -391,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     1,
                     args.warmup,
                     pid,
-                    "API `dcctl serve`, httpx keep-alive, concurrency 1",
+                    "API `dcctl serve`, lean keep-alive client, concurrency 1",
                 )
                 log.info("API, concurrency %d ...", args.concurrency)
                 api = time_api(
@@ -401,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.concurrency,
                     args.warmup,
                     pid,
-                    f"API `dcctl serve`, httpx keep-alive, concurrency {args.concurrency}",
+                    f"API `dcctl serve`, lean keep-alive client, concurrency {args.concurrency}",
                 )
                 load_after = load_average()
         finally:

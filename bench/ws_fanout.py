@@ -297,8 +297,7 @@ def bare_server(channel: str) -> Iterator[tuple[str, int]]:
 @contextmanager
 def api_server(workdir: Path, channel: str, clients: int) -> Iterator[tuple[str, int, str]]:
     """``dcctl serve`` with Redis; yields (ws URL, pid, a viewer's token); always stops it."""
-    import httpx
-    from _common import free_port
+    from _common import free_port, serve_process
 
     from control.auth.roles import Role
     from control.auth.tokens import TokenService, new_id
@@ -308,19 +307,19 @@ def api_server(workdir: Path, channel: str, clients: int) -> Iterator[tuple[str,
 
     port = free_port()
     db_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")}
-    env.update(
-        DC_JWT_SECRET=JWT_SECRET,
-        DC_DATABASE_URL=db_url,
-        DC_API_HOST="127.0.0.1",
-        DC_API_PORT=str(port),
-        DC_LOG_LEVEL="WARNING",
-        DC_REDIS_URL=REDIS_URL,
-        DC_EVENTS_CHANNEL=channel,
-        DC_WS_MAX_CONNECTIONS_PER_USER=str(clients * 2),
-        DC_WS_MAX_CONNECTIONS_PER_IP=str(clients * 2),
-        DC_WS_HEARTBEAT_SECONDS="3600",
-    )
+    dc_env = {
+        "DC_JWT_SECRET": JWT_SECRET,
+        "DC_DATABASE_URL": db_url,
+        "DC_API_HOST": "127.0.0.1",
+        "DC_API_PORT": str(port),
+        "DC_LOG_LEVEL": "WARNING",
+        "DC_REDIS_URL": REDIS_URL,
+        "DC_EVENTS_CHANNEL": channel,
+        "DC_WS_MAX_CONNECTIONS_PER_USER": str(clients * 2),
+        "DC_WS_MAX_CONNECTIONS_PER_IP": str(clients * 2),
+        "DC_WS_HEARTBEAT_SECONDS": "3600",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")} | dc_env
     dcctl = REPO_DIR / ".venv" / "bin" / "dcctl"
     upgrade = subprocess.run(
         [str(dcctl), "db", "upgrade"], cwd=workdir, env=env, capture_output=True, text=True
@@ -343,32 +342,8 @@ def api_server(workdir: Path, channel: str, clients: int) -> Iterator[tuple[str,
         )
         .token
     )
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(dcctl), "serve"], cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"dcctl serve exited:\n{log_path.read_text()}")
-            try:
-                if httpx.get(base + HEALTH, timeout=2, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"dcctl serve not healthy:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield f"ws://127.0.0.1:{port}{FEED}", proc.pid, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with serve_process([str(dcctl), "serve"], dc_env, port, HEALTH, workdir) as (_, pid):
+        yield f"ws://127.0.0.1:{port}{FEED}", pid, token
 
 
 # --- Report -------------------------------------------------------------------------------------
