@@ -146,16 +146,19 @@ def paginate(
 ) -> Page:
     """Run ``query`` for one offset page and count the whole result.
 
-    With a ``key`` that determines ``query`` completely (control/db/compiled.py), both
-    statements are rendered to SQL once per key and page, and a ``query`` given as the
-    function that builds it is built only then. ``as_tuples``: the rows are tuples of
+    With a ``key`` that determines ``query`` completely (control/db/compiled.py), the
+    statements are rendered to SQL once per key and page (as tuples, one statement: the
+    count rides in the page's SELECT), and a ``query`` given as the function that builds
+    it is built only then. ``as_tuples``: the rows are tuples of
     the selected columns' values (``.tuples()``), not models."""
     build = compiled.builder(query)
+    if key is not None and as_tuples:
+        tuples, total = compiled.counted_tuple_rows(key, build, page, per_page)
+        return Page(rows=tuples, page=page, per_page=per_page, total=total)
     if key is not None:
         total = compiled.count(key, build)
-        read = compiled.tuple_rows if as_tuples else compiled.rows
-        rows = read((key, page, per_page), lambda: build().paginate(page, per_page))
-        return Page(rows=rows, page=page, per_page=per_page, total=total)
+        models = compiled.rows((key, page, per_page), lambda: build().paginate(page, per_page))
+        return Page(rows=models, page=page, per_page=per_page, total=total)
     built = build()
     total = built.order_by().count()
     rows = list((built.tuples() if as_tuples else built).paginate(page, per_page))

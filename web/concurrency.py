@@ -1,20 +1,27 @@
 """Blocking work off the event loop: database calls, and sends to the broker.
 
 peewee is synchronous and the API is ASGI, so database calls run in worker threads
-(``run_db``). Sends to the broker run on an executor of their OWN (``run_send``): a
-RabbitMQ under a memory or disk alarm blocks publishers, and a send stuck there must
-not take the threads that database calls (every read) need. A send also has a deadline:
-past it the caller answers 503 and the work stays queued in the database for the
-sweep, while the stuck thread waits for the broker's blocked-connection timeout.
+(``run_db``, on :class:`DatabaseThreads`). Sends to the broker run on an executor of
+their OWN (``run_send``): a RabbitMQ under a memory or disk alarm blocks publishers,
+and a send stuck there must not take the threads that database calls (every read)
+need. A send also has a deadline: past it the caller answers 503 and the work stays
+queued in the database for the sweep, while the stuck thread waits for the broker's
+blocked-connection timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
+import contextvars
 import functools
+import os
+import queue
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from peewee import PeeweeException
 
@@ -32,9 +39,99 @@ def _in_connection(call: Callable[[], T]) -> T:
         return call()
 
 
+# the loop that awaits, its future of the result, the caller's context, the call
+_Call = tuple[
+    asyncio.AbstractEventLoop, "asyncio.Future[Any]", contextvars.Context, Callable[[], Any]
+]
+
+
+class DatabaseThreads:
+    """Worker threads for the database calls of the event loop: what ``asyncio.to_thread``
+    does, at about half its CPU per call (a list request makes one).
+
+    A call goes to the threads on a ``SimpleQueue`` with the asyncio future that awaits
+    it, and its result is set on that future from the loop (``call_soon_threadsafe``).
+    ``asyncio.to_thread`` passes it through a ``concurrent.futures.Future`` (a
+    ``threading.Condition`` each) chained to an asyncio future, and its executor's
+    work-item bookkeeping. The call runs in a copy of the caller's context (the request
+    id of the log lines), as there. The threads, as many as the loop's default executor
+    has (``min(32, CPUs + 4)``), start with the first call and stop at exit, after the
+    calls already queued.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
+
+    def run(self, call: Callable[[], T]) -> asyncio.Future[T]:
+        """``call()`` in a worker thread; the future of its result, on the running loop."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if not self._threads:
+            self._start()
+        self._calls.put((loop, future, contextvars.copy_context(), call))
+        return future
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._threads:
+                return
+            for number in range(self.size):
+                thread = threading.Thread(target=self._work, name=f"database-{number}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+            atexit.register(self.stop)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let the threads finish the queued calls, then end them."""
+        for _ in self._threads:
+            self._calls.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    def _work(self) -> None:
+        while (item := self._calls.get()) is not None:
+            loop, future, context, call = item
+            try:
+                result = context.run(call)
+            except BaseException as exc:  # noqa: BLE001  # raised in the awaiting request, as with to_thread
+                self._settle(loop, future, _failed, exc)
+            else:
+                self._settle(loop, future, _succeeded, result)
+            del item, loop, future, context, call  # no reference kept while idle
+
+    @staticmethod
+    def _settle(
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Any],
+        settle: Callable[[asyncio.Future[Any], Any], None],
+        value: Any,
+    ) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody awaits it
+            loop.call_soon_threadsafe(settle, future, value)
+
+
+def _succeeded(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():  # the request may have been cancelled meanwhile
+        future.set_result(result)
+
+
+def _failed(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
+_database_threads = DatabaseThreads(min(32, (os.cpu_count() or 1) + 4))
+
+
 async def run_db(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a blocking service call in a worker thread with its own DB connection."""
-    return await asyncio.to_thread(_in_connection, functools.partial(fn, *args, **kwargs))
+    return await _database_threads.run(
+        functools.partial(_in_connection, functools.partial(fn, *args, **kwargs))
+    )
 
 
 SEND_TIMEOUT_SECONDS = 5.0  # a bulk POST answers within this, 202 or 503

@@ -151,7 +151,7 @@ def _sorted_page(
     as fast deep in the list as at its start; ``page`` only numbers it).
 
     A page sorted by the list's own columns is one statement (an offset page's SQL is
-    rendered once). A page sorted by "Last run" (keyed by subqueries,
+    rendered once, and carries the count: ``compiled.counted_tuple_rows``). A page sorted by "Last run" (keyed by subqueries,
     :func:`_last_run_started`) or "Updated" chooses the page's ids (and sort keys) from
     ``apps`` alone first, then reads only those apps with their runs.
     """
@@ -162,7 +162,7 @@ def _sorted_page(
     # The apps list's everyday request (bench/apps_list.py): the ids first would add a
     # round trip and a statement rendered each time (3.4x raw SQL instead of 2.8x).
     # A keyset page so sorted is one statement too (a deep page as fast as the first:
-    # bench/fleet_scale.py), and shares the offset pages' COUNT.
+    # bench/fleet_scale.py), and a COUNT kept as the offset pages' count is.
     if all(k.name in LISTED_KEYS for k in keys):
         listing = ("apps.list", f, tuple(sort))
 

@@ -8,7 +8,8 @@ makes them (models, joined models under their ``attr``), through the query's own
 wrapper. :func:`tuple_rows` also keeps the columns' converters (each selected field's
 ``python_value``, as peewee chose them from the first answer's columns, less those that
 change nothing psycopg2 returns) and reads the rows with ``fetchall``, without the
-cursor wrapper's per-row machinery.
+cursor wrapper's per-row machinery; :func:`counted_tuple_rows` reads an offset page and
+the count of the whole query in one statement.
 
 A keyset page's statement differs from the last one only in the values of its "after
 this key" condition: :func:`spliced_rows` and :func:`spliced_tuple_rows` keep it per
@@ -109,19 +110,41 @@ def rows(key: Hashable, query: Query[M]) -> list[M]:
     return _hydrated(built, cursor)
 
 
+def _counting(build: Callable[[], ModelSelect[M]]) -> Select:
+    # peewee's own ``query.count()``: the rows of the query, unordered, counted
+    wrapped: Any = build().order_by().alias("_wrapped")
+    if wrapped._count_can_project_one():
+        wrapped = wrapped.select(SQL("1"))
+    return Select([wrapped], [fn.COUNT(SQL("1"))])
+
+
 def count(key: Hashable, query: Query[M]) -> int:
     """``query.count()`` (peewee's own statement), rendered once per ``key``."""
     build = builder(query)
-
-    def counting() -> Select:
-        wrapped: Any = build().order_by().alias("_wrapped")
-        if wrapped._count_can_project_one():
-            wrapped = wrapped.select(SQL("1"))
-        return Select([wrapped], [fn.COUNT(SQL("1"))])
-
-    sql, params = _rendered("count", key, counting)
+    sql, params = _rendered("count", key, lambda: _counting(build))
     row = database.execute_sql(sql, params).fetchone()
     return int(row[0]) if row else 0
+
+
+def counted_tuple_rows(
+    key: Hashable, query: Query[M], page: int, per_page: int
+) -> tuple[list[tuple[Any, ...]], int]:
+    """Offset page ``page`` of :func:`tuple_rows` and :func:`count` of the whole query,
+    in one statement: the count is a scalar subquery in the page's SELECT (it refers to
+    nothing outside itself, so the database computes it once: PostgreSQL's InitPlan).
+    A page past the end has no row to carry it; the count is then a statement of its
+    own."""
+    build = builder(query)
+
+    def statement() -> Any:
+        total = _counting(build).alias("_total")
+        return build().select_extend(total).paginate(page, per_page).tuples()
+
+    sql, params = _rendered("counted", (key, page, per_page), statement)
+    found = _read_tuples((database.obj, "counted", key), sql, params, statement)
+    if not found:
+        return [], count(key, build) if page > 1 else 0
+    return [row[:-1] for row in found], int(found[0][-1])
 
 
 def tuple_rows(key: Hashable, query: Query[M]) -> list[tuple[Any, ...]]:

@@ -50,6 +50,34 @@ def test_rows_and_count_match_peewee_and_follow_the_data(db: Database) -> None:
     assert [a.id for a in again] == [a.id for a in list_query("compiled").paginate(2, 3)]
 
 
+def test_a_counted_page_is_the_page_and_the_count_peewee_gives(db: Database) -> None:
+    """One statement (the count as a subquery of the page's SELECT) answers what the
+    page's own SELECT and peewee's ``count()`` do: on every page, past the last one
+    (no row carries the count there) and for a filter that matches nothing."""
+    key = ("test.counted", uuid.uuid4().hex)
+    for n in range(7):
+        app = make_app(id=f"counted_{n}", group="counted")
+        if n % 2:
+            app.last_runtime = make_runtime(app).id
+            app.save()
+    make_app(id="not_counted", group="other")
+
+    def expected(page: int) -> list[tuple[object, ...]]:
+        return list(list_query("counted").paginate(page, 3).tuples())
+
+    for page in (1, 2, 3, 4):
+        rows, total = compiled.counted_tuple_rows(key, lambda: list_query("counted"), page, 3)
+        assert (rows, total) == (expected(page), 7)
+    assert [
+        len(compiled.counted_tuple_rows(key, list_query("counted"), p, 3)[0]) for p in (1, 3)
+    ] == [3, 1]
+
+    make_app(id="counted_late", group="counted")  # the kept SQL counts the rows of now
+    assert compiled.counted_tuple_rows(key, list_query("counted"), 3, 3) == (expected(3), 8)
+    nothing = ("test.counted", uuid.uuid4().hex)
+    assert compiled.counted_tuple_rows(nothing, list_query("no such group"), 1, 3) == ([], 0)
+
+
 def test_tuple_rows_keyed_by_their_arguments(db: Database) -> None:
     for n in range(3):
         make_app(id=f"tuple_{n}", group=f"g{n}")
