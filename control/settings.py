@@ -141,6 +141,8 @@ class Settings(BaseSettings):
     schedule_bulk_requeue_seconds: int = Field(60, ge=1, le=86_400)
     schedule_health_seconds: int = Field(60, ge=1, le=86_400)
     schedule_rollup_seconds: int = Field(300, ge=1, le=86_400)  # each hourly rollup
+    # PostgreSQL: the logs' and function logs' time partitions kept ahead of the clock
+    schedule_partitions_seconds: int = Field(3600, ge=1, le=86_400)
 
     # App health (control/health, docs/health.md): each app judged against its own history
     health_baseline_runs: int = Field(20, ge=1, le=1000)  # completed runs in a baseline

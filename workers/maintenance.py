@@ -21,6 +21,7 @@ from control.clock import utcnow
 from control.db.database import connected, write_transaction
 from control.events import EventType, publish
 from control.health.services import evaluate_all
+from control.maintenance import partitions
 from control.maintenance.retention import SLICE_SECONDS, purge_older_than, run_retention
 from control.performance import pairs
 from control.performance import rollup as function_rollup
@@ -60,6 +61,22 @@ def apply_retention() -> None:
     """Delete rows past their retention, for one time slice (batched; the next run
     carries on; see ``control.maintenance.retention``)."""
     run_retention(get_settings(), until=time.monotonic() + SLICE_SECONDS)
+
+
+def ensure_partitions() -> None:
+    """Create the logs' and function logs' time partitions up to
+    ``partitions.AHEAD_DAYS`` ahead (PostgreSQL; a no-op elsewhere; see
+    ``control.maintenance.partitions``)."""
+    with connected():
+        reports = partitions.ensure_ahead()
+    for table, report in reports.items():
+        if report.created or report.skipped:
+            log.info(
+                "partitions of %s: created %s, skipped %s",
+                table,
+                report.created or "none",
+                report.skipped or "none",
+            )
 
 
 def detect_stale_runtimes(tasks: TaskQueue) -> None:
@@ -122,6 +139,8 @@ def declare(broker: dramatiq.Broker, tasks: TaskQueue) -> None:
         actors.CLEANUP_TOKENS: (cleanup_tokens, 10 * 60_000),
         # well under RabbitMQ's 30 min consumer_timeout
         actors.APPLY_RETENTION: (apply_retention, 2 * SLICE_SECONDS * 1000),
+        # a few DDL statements, each waiting at most partitions.LOCK_TIMEOUT_MS for its lock
+        actors.ENSURE_PARTITIONS: (ensure_partitions, 5 * 60_000),
         actors.DETECT_STALE_RUNTIMES: (detect_stale, 2 * 60_000),
         actors.EVALUATE_HEALTH: (evaluate_health, 2 * 60_000),
         actors.ROLL_UP_FUNCTIONS: (roll_up_functions, 5 * 60_000),

@@ -35,6 +35,12 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
             "retention", "apply_retention", MAINTENANCE_QUEUE, settings.schedule_retention_seconds
         ),
         PeriodicJob(
+            "partitions",
+            "ensure_partitions",
+            MAINTENANCE_QUEUE,
+            settings.schedule_partitions_seconds,
+        ),
+        PeriodicJob(
             "stale_runtimes",
             "detect_stale_runtimes",
             MAINTENANCE_QUEUE,

@@ -12,6 +12,7 @@ REQUEUE_STALE_NOTIFICATIONS = ActorRef("requeue_stale_notifications", NOTIFICATI
 SAMPLE_METRICS = ActorRef("sample_metrics", MAINTENANCE_QUEUE)
 CLEANUP_TOKENS = ActorRef("cleanup_tokens", MAINTENANCE_QUEUE)
 APPLY_RETENTION = ActorRef("apply_retention", MAINTENANCE_QUEUE)
+ENSURE_PARTITIONS = ActorRef("ensure_partitions", MAINTENANCE_QUEUE)
 DETECT_STALE_RUNTIMES = ActorRef("detect_stale_runtimes", MAINTENANCE_QUEUE)
 EVALUATE_HEALTH = ActorRef("evaluate_health", MAINTENANCE_QUEUE)
 ROLL_UP_FUNCTIONS = ActorRef("roll_up_functions", MAINTENANCE_QUEUE)
@@ -29,6 +30,7 @@ ALL: dict[str, ActorRef] = {
         SAMPLE_METRICS,
         CLEANUP_TOKENS,
         APPLY_RETENTION,
+        ENSURE_PARTITIONS,
         DETECT_STALE_RUNTIMES,
         EVALUATE_HEALTH,
         ROLL_UP_FUNCTIONS,
