@@ -15,6 +15,11 @@ words to search (about 1% mention a timeout, 0.01% a deadlock).
 
 Indexes other than the primary keys are dropped before COPY and rebuilt from their own
 definitions after it, then ``VACUUM ANALYZE`` (as a long-lived database would be).
+
+On the partitioned ``logs`` and ``function_log`` (migration 0018) the partitions covering
+the loaded days (and the days ahead the maintenance actor keeps) are created first
+(``control.maintenance.partitions``), so the rows land in their day's or week's
+partition, as a live fleet's do, not all in the default partition.
 """
 
 from __future__ import annotations
@@ -396,18 +401,46 @@ def _app_rows_by_column(fleet: Fleet) -> None:
     fleet.apps = [{renamed.get(k, k): v for k, v in row.items()} for row in fleet.apps]
 
 
+def ensure_partitions(url: str, first: dt.datetime, last: dt.datetime) -> dict[str, list[str]]:
+    """The time partitions of ``logs`` and ``function_log`` covering ``first`` to
+    ``last`` (naive UTC), created where missing; the partitions covering it per table
+    (none when the tables are not partitioned: a database before migration 0018)."""
+    from control.db.database import connect_url
+    from control.maintenance import partitions
+
+    db = connect_url(url)
+    covering: dict[str, list[str]] = {}
+    try:
+        with db.connection_context():
+            for scheme in partitions.SCHEMES:
+                report = partitions.ensure_partitions(scheme, first, last, db)
+                if report.skipped:
+                    raise RuntimeError(f"partitions not created: {report.skipped}")
+                covering[scheme.table] = sorted(report.existing + report.created)
+    finally:
+        db.close_all()  # type: ignore[attr-defined]  # the pooled database's
+    return covering
+
+
 def load(url: str, counts: Counts, seed: int, progress: Callable[[str], None]) -> dict[str, Any]:
     """Load the fleet into the (migrated, empty) database at ``url``; returns figures."""
     fleet = Fleet(counts, seed, dt.datetime.now(dt.UTC).replace(tzinfo=None))
     _app_rows_by_column(fleet)
     timings: dict[str, float] = {}
+    from control.maintenance.partitions import AHEAD_DAYS
+
+    covering = ensure_partitions(url, fleet.start, fleet.now + dt.timedelta(days=AHEAD_DAYS))
+    for table, names in covering.items():
+        progress(f"  {table}: {len(names)} partitions ({names[0]} to {names[-1]})")
     with closing(pg_connect(url)) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)"
             " AND indexname NOT LIKE '%%_pkey' ORDER BY tablename, indexname",
             (list(TABLES),),
         )
-        indexes = cur.fetchall()
+        # a partitioned table's own index reads "ON ONLY" (the parent alone): rebuilt on
+        # the parent and every partition
+        indexes = [(t, n, d.replace(" ON ONLY ", " ON ")) for t, n, d in cur.fetchall()]
         for _, name, _ in indexes:
             cur.execute(f'DROP INDEX "{name}"')
         steps: list[tuple[str, str, Sequence[str], Callable[[], Iterable[str]]]] = [
