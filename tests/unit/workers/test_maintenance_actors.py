@@ -12,9 +12,11 @@ from peewee import Database
 
 from control.apps.models import Apps
 from control.clock import utcnow
+from control.db.database import dialect
 from control.enums import RunStatus, RuntimeStatus
 from control.events.publish import install, uninstall
 from control.events.types import Event
+from control.maintenance import partitions
 from control.notifications.models import ChannelType, NotificationChannel, NotificationDelivery
 from control.runtimes.models import Runtime
 from control.system.models import SystemMetric
@@ -70,6 +72,7 @@ def test_the_actors_are_declared_on_purpose(stub_broker):
     for ref in (
         actors.SAMPLE_METRICS,
         actors.APPLY_RETENTION,
+        actors.ENSURE_PARTITIONS,
         actors.DETECT_STALE_RUNTIMES,
         actors.CLEANUP_TOKENS,
         actors.EVALUATE_HEALTH,
@@ -93,6 +96,17 @@ def test_sample_metrics_writes_a_row_and_publishes(db, bus, worker):
     (event,) = bus.of("system.metric")
     assert event.data["cpu_percent"] == rows[0].cpu_percent
     assert event.data["process_count"] == rows[0].process_count
+
+
+def test_ensure_partitions_keeps_the_days_ahead(db, worker):
+    ahead = utcnow() + dt.timedelta(days=partitions.AHEAD_DAYS)
+    run(actors.ENSURE_PARTITIONS, worker)  # a no-op on SQLite
+    with db.connection_context():
+        names = [p.name for p in partitions.list_partitions(partitions.LOGS)]
+    if dialect(db) == "postgresql":
+        assert partitions.LOGS.name(partitions.LOGS.start_of(ahead)) in names
+    else:
+        assert names == []
 
 
 def test_detect_stale_runtimes_closes_a_silent_run_as_failed_and_notifies(db, bus):
