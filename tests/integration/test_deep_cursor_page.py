@@ -5,6 +5,7 @@ rows as the first page instead of every row before it; and its rows are the righ
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -62,7 +63,9 @@ def test_page_50_holds_the_rows_after_the_cursor(db, seeded):
 def test_postgresql_page_50_is_an_index_range_from_the_cursor(db, seeded):
     _, sql, params = page_50()
     plan = "\n".join(row[0] for row in db.execute_sql("EXPLAIN " + sql, params).fetchall())
-    assert "Index Scan Backward using logs_timestamp" in plan, plan
+    # logs is partitioned by day (migration 0018): the 2025 rows are in the default
+    # partition, read through its own copy of the index
+    assert re.search(r"Index Scan Backward using logs_(default_)?timestamp", plan), plan
     assert 'Index Cond: ("timestamp" <=' in plan, plan
 
 

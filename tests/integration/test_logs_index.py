@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from typing import Any
 
 import pytest
@@ -120,8 +121,11 @@ def test_postgresql_plan_uses_the_gin_index(db, seeded):
     assert "\"message_tsv\" @@ plainto_tsquery('simple'" in sql  # the stored vector
     assert "LIKE" in sql  # the app glob
     plan = "\n".join(row[0] for row in db.execute_sql("EXPLAIN " + sql, params).fetchall())
-    assert "Bitmap Index Scan on logs_message_tsv" in plan, plan
-    assert "Seq Scan" not in plan, plan
+    # logs is partitioned by day (migration 0018): the 2025 rows are in the default
+    # partition, read through its own copy of the index; the empty day partitions cost
+    # nothing to scan
+    assert re.search(r"Bitmap Index Scan on logs_(default_)?message_tsv", plan), plan
+    assert not re.search(r"Seq Scan on logs(_default)? ", plan), plan
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)

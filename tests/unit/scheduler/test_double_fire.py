@@ -141,6 +141,7 @@ def test_apscheduler_jobs_coalesce_with_a_misfire_grace_and_one_instance(stub):
     assert set(scheduled) == {
         "metrics",
         "retention",
+        "partitions",
         "stale_runtimes",
         "health",
         "rollups",
