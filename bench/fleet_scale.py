@@ -16,8 +16,11 @@ Targets (issue 17): each p95 <= 100 ms; a deep page <= 1.2x the first.
 database (``bench_fleet_keep_<scale>``, or ``bench_fleet_keep_<name>`` with ``--name``,
 ``_<scale>`` added below scale 1) and reuses it on the next run with ``--keep``
 (``dcctl db upgrade`` runs again, so a new migration's indexes apply); drop it with
-``--drop`` (and the same ``--name``). ``--only WORD`` measures the endpoints whose name
-contains WORD.
+``--drop`` (and the same ``--name``). A database kept from before migration 0018 (time
+partitions) is upgraded by copying its rows into the partitioned tables (minutes at
+scale 1), and its days older than 30 days from now land in the default partition:
+``--drop`` it and load afresh to measure the partitioned layout. ``--only WORD``
+measures the endpoints whose name contains WORD.
 ``--record`` rewrites this benchmark's section of bench/RESULTS.md.
 
     .venv/bin/python bench/fleet_scale.py [--scale 1] [--keep] [--requests 30] [--record]
