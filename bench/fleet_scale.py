@@ -17,10 +17,10 @@ database (``bench_fleet_keep_<scale>``, or ``bench_fleet_keep_<name>`` with ``--
 ``_<scale>`` added below scale 1) and reuses it on the next run with ``--keep``
 (``dcctl db upgrade`` runs again, so a new migration's indexes apply); drop it with
 ``--drop`` (and the same ``--name``). A database kept from before migration 0018 (time
-partitions) is upgraded by copying its rows into the partitioned tables (minutes at
-scale 1), and its days older than 30 days from now land in the default partition:
-``--drop`` it and load afresh to measure the partitioned layout. ``--only WORD``
-measures the endpoints whose name contains WORD.
+partitions) is upgraded by copying its rows into the partitioned tables (long at scale
+1, not measured), and its days older than 30 days from now land in the default
+partition: ``--drop`` it and load afresh to measure the partitioned layout. ``--only
+WORD`` measures the endpoints whose name contains WORD.
 ``--record`` rewrites this benchmark's section of bench/RESULTS.md.
 
     .venv/bin/python bench/fleet_scale.py [--scale 1] [--keep] [--requests 30] [--record]
