@@ -121,6 +121,18 @@ def sqlite_db(sqlite_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
+def postgresql_db(postgresql_url: str) -> Iterator[Database]:
+    """The PostgreSQL database only, for what only PostgreSQL has (time partitions); a
+    test using it carries the ``postgres`` mark."""
+    bound = _bind(postgresql_url)
+    _empty_tables(bound)
+    yield bound
+    if not bound.is_closed():
+        bound.close()
+    _empty_tables(bound)
+
+
+@pytest.fixture
 def settings(db: Database) -> Settings:
     """Settings for an app built on the bound test database.
 

@@ -1,8 +1,8 @@
 """``logs`` by day and ``function_log`` by week: time partitions on PostgreSQL
 (migration 0018, ``control.maintenance.partitions``); plain tables on SQLite.
 
-Each test runs on both databases of the ``db`` fixture; on SQLite it checks that the
-partition functions are no-ops (or skips when there is nothing else to check).
+The partitions' tests run on PostgreSQL (``postgresql_db``); on SQLite one test checks
+that the partition functions are no-ops.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from peewee import Database
 
 from control.clock import utcnow
 from control.db import migrate
-from control.db.database import dialect
 from control.logs.models import Logs
 from control.maintenance import partitions, retention
 from control.maintenance.partitions import FUNCTION_LOG, LOGS
@@ -23,11 +22,6 @@ from control.settings import load_settings
 from tests.factories import make_app, make_function_log, make_log
 
 MIGRATION = "0018_time_partitions"
-
-
-def _postgresql_only(db: Database) -> None:
-    if dialect(db) != "postgresql":
-        pytest.skip("time partitions are PostgreSQL's (SQLite keeps plain tables)")
 
 
 def _home(db: Database, table: str, row_id: int) -> str:
@@ -42,14 +36,18 @@ def _names(scheme: partitions.Scheme) -> list[str]:
     return [p.name for p in partitions.list_partitions(scheme)]
 
 
-def test_the_tables_are_partitioned_after_migrating(db):
+def test_the_partition_functions_are_no_ops_on_sqlite(sqlite_db):
+    with sqlite_db.connection_context():
+        assert not partitions.is_partitioned(LOGS)
+        assert partitions.list_partitions(LOGS) == []
+        assert partitions.ensure_ahead() == {}
+        assert partitions.drop_partitions_before(LOGS, utcnow()) == []
+
+
+@pytest.mark.postgres
+def test_the_tables_are_partitioned_after_migrating(postgresql_db):
+    db = postgresql_db
     with db.connection_context():
-        if dialect(db) != "postgresql":
-            assert not partitions.is_partitioned(LOGS)
-            assert partitions.list_partitions(LOGS) == []
-            assert partitions.ensure_ahead() == {}
-            assert partitions.drop_partitions_before(LOGS, utcnow()) == []
-            return
         today = utcnow()
         for scheme in (LOGS, FUNCTION_LOG):
             assert partitions.is_partitioned(scheme)
@@ -93,8 +91,9 @@ def test_names_say_the_day_and_the_iso_week():
     )
 
 
-def test_a_row_of_today_lands_in_todays_partition_a_far_one_in_the_default(db):
-    _postgresql_only(db)
+@pytest.mark.postgres
+def test_a_row_of_today_lands_in_todays_partition_a_far_one_in_the_default(postgresql_db):
+    db = postgresql_db
     now = utcnow()
     with db.connection_context():
         app = make_app()
@@ -112,8 +111,9 @@ def test_a_row_of_today_lands_in_todays_partition_a_far_one_in_the_default(db):
         ).fetchone() == (2,)
 
 
-def test_ensure_is_idempotent_and_creates_the_partitions_ahead(db):
-    _postgresql_only(db)
+@pytest.mark.postgres
+def test_ensure_is_idempotent_and_creates_the_partitions_ahead(postgresql_db):
+    db = postgresql_db
     now = utcnow() + dt.timedelta(days=500)  # days no other test has created
     with db.connection_context():
         first = partitions.ensure_ahead(now=now, days=3)
@@ -129,8 +129,9 @@ def test_ensure_is_idempotent_and_creates_the_partitions_ahead(db):
         assert set(expected) <= set(_names(LOGS))
 
 
-def test_ensure_skips_a_range_whose_rows_are_in_the_default(db, monkeypatch):
-    _postgresql_only(db)
+@pytest.mark.postgres
+def test_ensure_skips_a_range_whose_rows_are_in_the_default(postgresql_db, monkeypatch):
+    db = postgresql_db
     day = LOGS.start_of(utcnow() + dt.timedelta(days=900))
     with db.connection_context():
         app = make_app()
@@ -149,8 +150,9 @@ def test_ensure_skips_a_range_whose_rows_are_in_the_default(db, monkeypatch):
         assert Logs.select().count() == 1
 
 
-def test_retention_drops_whole_old_partitions_and_deletes_the_rest(db):
-    _postgresql_only(db)
+@pytest.mark.postgres
+def test_retention_drops_whole_old_partitions_and_deletes_the_rest(postgresql_db):
+    db = postgresql_db
     # noon: the cut-off (30 days of logs, 90 of function logs) falls inside a partition
     now = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
     logs_cut = now - dt.timedelta(days=30)
@@ -189,8 +191,9 @@ def test_retention_drops_whole_old_partitions_and_deletes_the_rest(db):
         assert old_call_in_default.id not in [row.id for row in FunctionLog.select()]
 
 
-def test_down_then_up_keeps_the_rows(db):
-    _postgresql_only(db)
+@pytest.mark.postgres
+def test_down_then_up_keeps_the_rows(postgresql_db):
+    db = postgresql_db
     now = utcnow()
     with db.connection_context():
         app = make_app()
