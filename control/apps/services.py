@@ -151,9 +151,10 @@ def _sorted_page(
     as fast deep in the list as at its start; ``page`` only numbers it).
 
     A page sorted by the list's own columns is one statement (an offset page's SQL is
-    rendered once, and carries the count: ``compiled.counted_tuple_rows``). A page sorted by "Last run" (keyed by subqueries,
-    :func:`_last_run_started`) or "Updated" chooses the page's ids (and sort keys) from
-    ``apps`` alone first, then reads only those apps with their runs.
+    rendered once, and carries the count: ``compiled.counted_tuple_rows``). A page
+    sorted by "Last run" (keyed by subqueries, :func:`_last_run_started`) or "Updated"
+    chooses the page's ids (and sort keys) from ``apps`` alone first, then reads only
+    those apps with their runs.
     """
     by_last_run = any(k.name == "last_run" for k in sort)
     columns = SORTABLE | ({"last_run": _last_run_started()} if by_last_run else {})
