@@ -126,25 +126,40 @@ def count(key: Hashable, query: Query[M]) -> int:
     return int(row[0]) if row else 0
 
 
+def with_count(
+    page: Callable[[], ModelSelect[M]], whole: Callable[[], ModelSelect[M]]
+) -> Callable[[], ModelSelect[M]]:
+    """The function that builds ``page()`` with one more column, last: the count of the
+    rows of ``whole()``, a scalar subquery that refers to nothing outside itself, so the
+    database computes it once (PostgreSQL's InitPlan). Read with :func:`split_count`."""
+    return lambda: page().select_extend(_counting(whole).alias("_total"))
+
+
+def split_count(
+    found: list[tuple[Any, ...]], otherwise: Callable[[], int]
+) -> tuple[list[tuple[Any, ...]], int]:
+    """The rows of a statement built by :func:`with_count` without the count, and the
+    count; a page past the end has no row to carry it: ``otherwise()`` then."""
+    if not found:
+        return [], otherwise()
+    return [row[:-1] for row in found], int(found[0][-1])
+
+
 def counted_tuple_rows(
     key: Hashable, query: Query[M], page: int, per_page: int
 ) -> tuple[list[tuple[Any, ...]], int]:
     """Offset page ``page`` of :func:`tuple_rows` and :func:`count` of the whole query,
-    in one statement: the count is a scalar subquery in the page's SELECT (it refers to
-    nothing outside itself, so the database computes it once: PostgreSQL's InitPlan).
-    A page past the end has no row to carry it; the count is then a statement of its
-    own."""
+    in one statement (:func:`with_count`); past the last page the count is a statement
+    of its own."""
     build = builder(query)
+    counted = with_count(lambda: build().paginate(page, per_page), build)
 
     def statement() -> Any:
-        total = _counting(build).alias("_total")
-        return build().select_extend(total).paginate(page, per_page).tuples()
+        return counted().tuples()
 
     sql, params = _rendered("counted", (key, page, per_page), statement)
     found = _read_tuples((database.obj, "counted", key), sql, params, statement)
-    if not found:
-        return [], count(key, build) if page > 1 else 0
-    return [row[:-1] for row in found], int(found[0][-1])
+    return split_count(found, lambda: count(key, build) if page > 1 else 0)
 
 
 def tuple_rows(key: Hashable, query: Query[M]) -> list[tuple[Any, ...]]:

@@ -123,3 +123,16 @@ def test_the_last_page_has_no_next_cursor(client, fleet):
     last = client.simulate_get("/api/v1/apps", params={"per_page": "5", "page": "3"}).json
     assert [a["id"] for a in last["data"]] == [fleet[10]]
     assert last["meta"]["next_cursor"] is None
+
+
+def test_a_cursor_past_the_rows_left_answers_no_apps_and_the_total_of_now(client, fleet):
+    """The count rides in the page's statement; a page with no row to carry it (the
+    apps after the cursor's were deleted meanwhile) counts on its own."""
+    first = client.simulate_get("/api/v1/apps", params={"per_page": "4", "sort": "-id"}).json
+    shown = [a["id"] for a in first["data"]]
+    Apps.delete().where(Apps.id.not_in(shown)).execute()
+    after = client.simulate_get(
+        "/api/v1/apps", params={"per_page": "4", "cursor": first["meta"]["next_cursor"]}
+    ).json
+    assert after["data"] == []
+    assert (after["meta"]["total"], after["meta"]["next_cursor"]) == (4, None)
