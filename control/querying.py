@@ -149,8 +149,8 @@ def paginate(
     With a ``key`` that determines ``query`` completely (control/db/compiled.py), the
     statements are rendered to SQL once per key and page (as tuples, one statement: the
     count rides in the page's SELECT), and a ``query`` given as the function that builds
-    it is built only then. ``as_tuples``: the rows are tuples of
-    the selected columns' values (``.tuples()``), not models."""
+    it is built only then. ``as_tuples``: the rows are tuples of the selected columns'
+    values (``.tuples()``), not models."""
     build = compiled.builder(query)
     if key is not None and as_tuples:
         tuples, total = compiled.counted_tuple_rows(key, build, page, per_page)

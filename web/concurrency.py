@@ -47,7 +47,7 @@ _Call = tuple[
 
 class DatabaseThreads:
     """Worker threads for the database calls of the event loop: what ``asyncio.to_thread``
-    does, at about half its CPU per call (a list request makes one).
+    does, with less bookkeeping per call (a list request makes one).
 
     A call goes to the threads on a ``SimpleQueue`` with the asyncio future that awaits
     it, and its result is set on that future from the loop (``call_soon_threadsafe``).
