@@ -1,4 +1,5 @@
-"""The runtime table (one run of an app) and the operators' notes on runs."""
+"""The runtime table (one run of an app), its hourly rollups and the operators' notes on
+runs."""
 
 from __future__ import annotations
 
@@ -50,6 +51,32 @@ class Runtime(BaseModel):
 Runtime.add_index(
     Runtime.index(Runtime.started, name="runtime_started_open_end", where=Runtime.ended.is_null())
 )
+
+
+class RuntimeStartHour(BaseModel):
+    """The runs counted per hour of their start (``control.runtimes.rollup``)."""
+
+    id = AutoField()
+    hour = DateTimeField()  # the start of the hour the runs started in, naive UTC
+    runs = BigIntegerField()
+
+    class Meta:
+        table_name = "runtime_start_hour"
+        indexes = ((("hour",), True),)
+
+
+class RuntimeEndHour(BaseModel):
+    """The finished runs (COMPLETED, FAILED) counted per hour of their end (of their
+    start for a run without one) and status (``control.runtimes.rollup``)."""
+
+    id = AutoField()
+    hour = DateTimeField()  # the start of the hour the runs ended in, naive UTC
+    status = CharField(max_length=16)
+    runs = BigIntegerField()
+
+    class Meta:
+        table_name = "runtime_end_hour"
+        indexes = ((("hour", "status"), True),)
 
 
 class RunNote(BaseModel):
