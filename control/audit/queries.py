@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import SQL, Case, ModelSelect, fn
+from peewee import Case, ModelSelect, fn
 
 from control.apps.models import Apps
 from control.audit import rollup
@@ -15,7 +15,7 @@ from control.audit.models import AuditLog
 from control.clock import utcnow
 from control.enums import FatalFlag, RunStatus, RuntimeStatus
 from control.querying import keyset_page, one_tuple, tuples, where_given, within
-from control.runtimes.models import Runtime
+from control.runtimes import rollup as runtime_rollup
 
 OUTCOMES = ("success", "denied", "failed", "error")
 FAILED_LOGINS = ("auth.login_failed", "auth.service_failed")
@@ -100,7 +100,9 @@ def activity_stats(since: dt.datetime) -> dict[str, Any]:
 
 
 def fleet_stats(since: dt.datetime) -> dict[str, Any]:
-    """The fleet now (apps by status and flag) and its runtimes since ``since``."""
+    """The fleet now (apps by status and flag) and its runtimes since ``since``: runs
+    started, and runs finished (by their end, by their start when they have none)
+    COMPLETED and FAILED."""
     by_status = {s.value: 0 for s in RunStatus}
     grouped = Apps.select(Apps.run_status, fn.COUNT(Apps.id)).group_by(Apps.run_status)
     for status, n in tuples(grouped):
@@ -112,19 +114,8 @@ def fleet_stats(since: dt.datetime) -> dict[str, Any]:
             fn.SUM(Case(None, ((Apps.disabled == True, 1),), 0)),  # noqa: E712 - SQL
         )
     )
-    # a run counts as finished in the period by its end (its start when it has none):
-    # two counts, each answered from an index alone, (status, ended) and the partial
-    # index of the runs without an end; as one OR they read every run of the period
-    finished_states = Runtime.status.in_([RuntimeStatus.COMPLETED, RuntimeStatus.FAILED])
-    finished: dict[RuntimeStatus, int] = {}
-    for by in (
-        Runtime.ended >= since,
-        Runtime.ended.is_null() & (Runtime.started >= since),
-    ):
-        counted = Runtime.select(Runtime.status, fn.COUNT(SQL("*"))).where(by, finished_states)
-        for status, n in tuples(counted.group_by(Runtime.status)):
-            state = RuntimeStatus(status)
-            finished[state] = finished.get(state, 0) + n
+    # from the hourly rollups for their whole hours (control.runtimes.rollup)
+    runs = runtime_rollup.counts(since)
     return {
         "apps": {
             "total": int(total or 0),
@@ -133,9 +124,9 @@ def fleet_stats(since: dt.datetime) -> dict[str, Any]:
             "disabled": int(disabled or 0),
         },
         "runtimes": {
-            "started": Runtime.select(fn.COUNT(SQL("*"))).where(Runtime.started >= since).scalar(),
-            "completed": finished.get(RuntimeStatus.COMPLETED, 0),
-            "failed": finished.get(RuntimeStatus.FAILED, 0),
+            "started": runs.started,
+            "completed": runs.finished.get(RuntimeStatus.COMPLETED, 0),
+            "failed": runs.finished.get(RuntimeStatus.FAILED, 0),
         },
     }
 

@@ -1,2 +1,3 @@
 """Hourly rollups: the machinery the rollup jobs (``control/performance/rollup.py``,
-``control/pipelines/rollup.py``, ``control/audit/rollup.py``) share."""
+``control/pipelines/rollup.py``, ``control/audit/rollup.py``,
+``control/runtimes/rollup.py``) share."""

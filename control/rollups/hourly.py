@@ -2,7 +2,8 @@
 back for the whole hours of a window while the raw rows answer the rest.
 
 A rollup job (one module each: ``control/performance/rollup.py``,
-``control/pipelines/rollup.py``, ``control/audit/rollup.py``) names itself (its row in
+``control/pipelines/rollup.py``, ``control/audit/rollup.py``,
+``control/runtimes/rollup.py``) names itself (its row in
 ``rollup_mark``), says how to rewrite its hours ``[since, until)`` from the raw rows and
 where its oldest raw row is; :func:`roll_up` runs that in one transaction and moves the
 mark. :func:`split` cuts a window into the whole hours before the mark (read from the
