@@ -26,6 +26,7 @@ from control.maintenance.retention import SLICE_SECONDS, purge_older_than, run_r
 from control.performance import pairs
 from control.performance import rollup as function_rollup
 from control.pipelines import rollup as pipeline_rollup
+from control.runtimes import rollup as runtime_rollup
 from control.runtimes.stale import close_and_notify
 from control.settings import get_settings
 from control.system import metrics
@@ -128,6 +129,14 @@ def roll_up_audit() -> None:
         log.info("audit rollup: hours %s to %s rewritten", *rolled)
 
 
+def roll_up_runtimes() -> None:
+    """Rewrite the recent hours of the runtimes' hourly rollups and move their mark
+    (``control.runtimes.rollup``)."""
+    rolled = runtime_rollup.roll_up()
+    if rolled is not None:
+        log.info("runtime rollup: hours %s to %s rewritten", *rolled)
+
+
 def declare(broker: dramatiq.Broker, tasks: TaskQueue) -> None:
     """Declare the maintenance actors on ``broker``; notifications go through ``tasks``."""
 
@@ -147,6 +156,7 @@ def declare(broker: dramatiq.Broker, tasks: TaskQueue) -> None:
         actors.ROLL_UP_FUNCTION_PAIRS: (roll_up_function_pairs, 5 * 60_000),
         actors.ROLL_UP_PIPELINES: (roll_up_pipelines, 5 * 60_000),
         actors.ROLL_UP_AUDIT: (roll_up_audit, 5 * 60_000),
+        actors.ROLL_UP_RUNTIMES: (roll_up_runtimes, 5 * 60_000),
     }
     for ref, (fn, time_limit) in limits.items():
         dramatiq.actor(

@@ -68,6 +68,12 @@ def periodic_jobs(settings: Settings) -> list[PeriodicJob]:
             "rollups_audit", "roll_up_audit", MAINTENANCE_QUEUE, settings.schedule_rollup_seconds
         ),
         PeriodicJob(
+            "rollups_runtimes",
+            "roll_up_runtimes",
+            MAINTENANCE_QUEUE,
+            settings.schedule_rollup_seconds,
+        ),
+        PeriodicJob(
             "tokens", "cleanup_tokens", MAINTENANCE_QUEUE, settings.schedule_tokens_seconds
         ),
         PeriodicJob(

@@ -19,6 +19,7 @@ ROLL_UP_FUNCTIONS = ActorRef("roll_up_functions", MAINTENANCE_QUEUE)
 ROLL_UP_FUNCTION_PAIRS = ActorRef("roll_up_function_pairs", MAINTENANCE_QUEUE)
 ROLL_UP_PIPELINES = ActorRef("roll_up_pipelines", MAINTENANCE_QUEUE)
 ROLL_UP_AUDIT = ActorRef("roll_up_audit", MAINTENANCE_QUEUE)
+ROLL_UP_RUNTIMES = ActorRef("roll_up_runtimes", MAINTENANCE_QUEUE)
 
 ALL: dict[str, ActorRef] = {
     actor.name: actor
@@ -37,5 +38,6 @@ ALL: dict[str, ActorRef] = {
         ROLL_UP_FUNCTION_PAIRS,
         ROLL_UP_PIPELINES,
         ROLL_UP_AUDIT,
+        ROLL_UP_RUNTIMES,
     )
 }

@@ -148,6 +148,7 @@ def test_apscheduler_jobs_coalesce_with_a_misfire_grace_and_one_instance(stub):
         "rollups_function_pairs",
         "rollups_pipelines",
         "rollups_audit",
+        "rollups_runtimes",
         "tokens",
         "notifications_requeue",
         "bulk_requeue",

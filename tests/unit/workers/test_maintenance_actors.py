@@ -80,6 +80,7 @@ def test_the_actors_are_declared_on_purpose(stub_broker):
         actors.ROLL_UP_FUNCTION_PAIRS,
         actors.ROLL_UP_PIPELINES,
         actors.ROLL_UP_AUDIT,
+        actors.ROLL_UP_RUNTIMES,
     ):
         actor = stub_broker.get_actor(ref.name)
         assert actor.broker is stub_broker
@@ -224,3 +225,24 @@ def test_roll_up_pipelines_and_audit_run_on_a_worker_and_write_the_hours(db, wor
     assert (tasks.hour, tasks.document_type, tasks.tasks) == (hour, "invoice", 1)
     assert (actor.hour, actor.actor, actor.rows) == (hour, "alice", 1)
     assert all(mark is not None and two_hours_ago < mark <= utcnow() for mark in marks)
+
+
+def test_roll_up_runtimes_runs_on_a_worker_and_writes_the_hours(db, worker):
+    from control.rollups.hourly import rolled_until
+    from control.runtimes.models import RuntimeEndHour, RuntimeStartHour
+    from control.runtimes.rollup import NAME
+
+    two_hours_ago = utcnow() - dt.timedelta(hours=2)
+    with db.connection_context():
+        app = make_app()
+        make_runtime(app, started=two_hours_ago, status=RuntimeStatus.FAILED, ended=two_hours_ago)
+    run(actors.ROLL_UP_RUNTIMES, worker)
+    with db.connection_context():
+        (started,) = RuntimeStartHour.select()
+        (ended,) = RuntimeEndHour.select()
+        mark = rolled_until(NAME)
+    hour = two_hours_ago.replace(minute=0, second=0, microsecond=0)
+    assert (started.hour, started.runs) == (hour, 1)
+    assert (ended.hour, ended.status, ended.runs) == (hour, "FAILED", 1)
+    assert mark is not None
+    assert two_hours_ago < mark <= utcnow()
