@@ -554,6 +554,7 @@ ROLLUPS = (
     "control.performance.pairs",
     "control.pipelines.rollup",
     "control.audit.rollup",
+    "control.runtimes.rollup",
 )
 
 
