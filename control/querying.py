@@ -13,8 +13,10 @@ from cachetools import LRUCache
 from peewee import (
     SQL,
     BaseQuery,
+    Case,
     ColumnBase,
     Field,
+    IntegerField,
     Model,
     ModelSelect,
     Node,
@@ -211,11 +213,15 @@ def keyset_condition(
     values, ``(a, b) < (x, y)``, would say the same but SQL Server has none.) Where the
     first key is NULL or NULLs follow it, the bound is left out.
 
-    Where no column of the order can be NULL (the logs', runtimes', function logs' and
-    activity's ``(time, id)``), the same rows are ``first <= key AND NOT (first = key AND
-    NOT (the rest after theirs))``: PostgreSQL plans that far faster on a table of many
-    time partitions, whose pruning works through every arm of an OR (fleet_scale's deep
-    page of 10,000,000 logs in 38 partitions: 1.3 ms of planning instead of 0.5).
+    Where the order is a column that cannot be NULL and an integer id (the logs',
+    runtimes', function logs' and activity's ``(time, id)``), the same rows are ``first
+    <= key AND id < CASE WHEN first = key THEN key id ELSE <the largest id> END`` (``>``
+    and the smallest ascending): one comparison the planner neither matches to an index
+    nor estimates, the bound doing the range's work. PostgreSQL plans it far faster on a
+    table of many time partitions, each of whose indexes it would otherwise cost the OR
+    against (fleet_scale's 10,000,000 logs in 39 partitions, median planning time: the
+    first page 0.47 ms; a deep one 0.70 ms so, 0.88 ms with ``NOT (first = key AND
+    id >= key id)``, 1.6 ms with the OR).
     """
     if len(after) != len(order):
         raise InvalidInput("cursor does not fit this query", field="cursor")
@@ -224,10 +230,28 @@ def keyset_condition(
     first, first_descending = order[0]
     if after[0] is not None and (_nulls_first(first_descending) or not _nullable(first)):
         bound = first <= after[0] if first_descending else first >= after[0]
-        if len(order) > 1 and not any(_nullable(column) for column, _ in order):
-            return bound & ~(_equal(first, after[0]) & ~_after(order[1:], after[1:]))
+        if _time_and_id(order) and after[1] is not None:
+            last, last_descending = order[1]
+            if last_descending:
+                return bound & (last < Case(None, [(first == after[0], after[1])], _ID_MAX))
+            return bound & (last > Case(None, [(first == after[0], after[1])], _ID_MIN))
         return bound & _after(order, after)
     return _after(order, after)
+
+
+# beyond every id: literals, not parameters (a keyset part's parameters are key values)
+_ID_MAX = SQL(str(2**63 - 1))
+_ID_MIN = SQL(str(-(2**63)))
+
+
+def _time_and_id(order: Sequence[tuple[ColumnBase, bool]]) -> bool:
+    """Whether ``order`` is a column that cannot be NULL, then an integer field that
+    cannot either (its tiebreak, unique)."""
+    return (
+        len(order) == 2
+        and not any(_nullable(column) for column, _ in order)
+        and isinstance(order[1][0], IntegerField)
+    )
 
 
 def _after(order: Sequence[tuple[ColumnBase, bool]], after: Sequence[Any]) -> Any:
