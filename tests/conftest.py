@@ -99,16 +99,21 @@ def _empty_tables(db: Database) -> None:
             model.delete().execute()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest) -> Iterator[Database]:
-    """A migrated, empty database bound to the models: SQLite, then PostgreSQL."""
-    url = request.getfixturevalue(f"{request.param}_url")
+def _emptied(url: str) -> Iterator[Database]:
+    """The migrated database of ``url`` bound to the models, empty; closed and emptied
+    after the test."""
     bound = _bind(url)
     _empty_tables(bound)
     yield bound
     if not bound.is_closed():
         bound.close()
     _empty_tables(bound)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A migrated, empty database bound to the models: SQLite, then PostgreSQL."""
+    yield from _emptied(request.getfixturevalue(f"{request.param}_url"))
 
 
 @pytest.fixture
@@ -124,12 +129,7 @@ def sqlite_db(sqlite_url: str) -> Iterator[Database]:
 def postgresql_db(postgresql_url: str) -> Iterator[Database]:
     """The PostgreSQL database only, for what only PostgreSQL has (time partitions); a
     test using it carries the ``postgres`` mark."""
-    bound = _bind(postgresql_url)
-    _empty_tables(bound)
-    yield bound
-    if not bound.is_closed():
-        bound.close()
-    _empty_tables(bound)
+    yield from _emptied(postgresql_url)
 
 
 @pytest.fixture

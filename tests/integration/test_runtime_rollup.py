@@ -125,6 +125,12 @@ def test_a_run_that_finishes_or_is_closed_late_counts_at_once_and_after_the_next
     assert rolled_hours == raw_answers(hour_after)
 
 
+def assert_one_more(before: rollup.Counts, after: rollup.Counts, status: RuntimeStatus) -> None:
+    """``after`` counts one run more than ``before``: started, and finished as ``status``."""
+    assert after.started == before.started + 1
+    assert after.finished[status] == before.finished[status] + 1
+
+
 def test_a_start_committed_within_the_margin_into_the_hour_just_rolled_counts_at_once(runs):
     just_after = NOW.replace(minute=3)  # the rollup's run began 3 minutes into the hour
     rollup.roll_up(just_after)
@@ -133,9 +139,7 @@ def test_a_start_committed_within_the_margin_into_the_hour_just_rolled_counts_at
     counted = rollup.counts(since)
     stamped = just_after - dt.timedelta(minutes=5)  # committed 5 minutes late, before the mark
     run(make_app(), stamped, status=RuntimeStatus.FAILED, ended=stamped + dt.timedelta(seconds=30))
-    now_counted = rollup.counts(since)
-    assert now_counted.started == counted.started + 1
-    assert now_counted.finished[RuntimeStatus.FAILED] == counted.finished[RuntimeStatus.FAILED] + 1
+    assert_one_more(counted, rollup.counts(since), RuntimeStatus.FAILED)
     assert answers(just_after) == raw_answers(just_after)
 
 
@@ -148,9 +152,7 @@ def test_a_run_written_later_than_the_margin_into_a_rolled_hour_counts_on_the_ne
     run(app, late, status=RuntimeStatus.COMPLETED, ended=late + dt.timedelta(minutes=1))
     assert rollup.counts(since) == counted  # not yet: its hours are rolled
     rollup.roll_up(NOW + dt.timedelta(minutes=5))  # rewrites the LOOKBACK before the mark
-    again = rollup.counts(since)
-    assert again.started == counted.started + 1
-    assert again.finished[RuntimeStatus.COMPLETED] == counted.finished[RuntimeStatus.COMPLETED] + 1
+    assert_one_more(counted, rollup.counts(since), RuntimeStatus.COMPLETED)
     assert answers(NOW) == raw_answers(NOW)
 
 

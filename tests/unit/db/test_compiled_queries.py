@@ -23,14 +23,20 @@ def list_query(group: str):
     return services.apply_sort(filtered, sort, services.SORTABLE, tiebreak=Apps.id)
 
 
-def test_rows_and_count_match_peewee_and_follow_the_data(db: Database) -> None:
-    key = ("test.list", uuid.uuid4().hex)  # a fresh key: nothing kept from another test
-    for n in range(5):
-        app = make_app(id=f"compiled_{n}", group="compiled")
+def make_group(group: str, count: int) -> None:
+    """``count`` apps of ``group`` (``<group>_<n>``), every other one with a last run,
+    and an app of another group."""
+    for n in range(count):
+        app = make_app(id=f"{group}_{n}", group=group)
         if n % 2:
             app.last_runtime = make_runtime(app).id
             app.save()
-    make_app(id="elsewhere", group="other")
+    make_app(id=f"not_{group}", group="other")
+
+
+def test_rows_and_count_match_peewee_and_follow_the_data(db: Database) -> None:
+    key = ("test.list", uuid.uuid4().hex)  # a fresh key: nothing kept from another test
+    make_group("compiled", 5)
 
     query = list_query("compiled")
     assert compiled.count(key, query) == query.count() == 5
@@ -55,12 +61,7 @@ def test_a_counted_page_is_the_page_and_the_count_peewee_gives(db: Database) -> 
     page's own SELECT and peewee's ``count()`` do: on every page, past the last one
     (no row carries the count there) and for a filter that matches nothing."""
     key = ("test.counted", uuid.uuid4().hex)
-    for n in range(7):
-        app = make_app(id=f"counted_{n}", group="counted")
-        if n % 2:
-            app.last_runtime = make_runtime(app).id
-            app.save()
-    make_app(id="not_counted", group="other")
+    make_group("counted", 7)
 
     def expected(page: int) -> list[tuple[object, ...]]:
         return list(list_query("counted").paginate(page, 3).tuples())
