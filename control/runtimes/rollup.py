@@ -76,29 +76,28 @@ def _oldest() -> dt.datetime | None:
 
 def _rewrite(since: dt.datetime, until: dt.datetime, _before: dt.datetime | None) -> None:
     window: tuple[hourly.OpenRange, ...] = ((since, until),)
-    RuntimeStartHour.delete().where(
-        RuntimeStartHour.hour >= since, RuntimeStartHour.hour < until
-    ).execute()
-    hour = hourly.hour_of(Runtime.started)
-    started = (
-        Runtime.select(hour, fn.COUNT(Runtime.id))
-        .where(hourly.in_ranges(Runtime.started, window))
-        .group_by(hour)
-    )
-    RuntimeStartHour.insert_from(started, [RuntimeStartHour.hour, RuntimeStartHour.runs]).execute()
-    RuntimeEndHour.delete().where(
-        RuntimeEndHour.hour >= since, RuntimeEndHour.hour < until
-    ).execute()
-    hour = hourly.hour_of(fn.COALESCE(Runtime.ended, Runtime.started))
+    start_hour = hourly.hour_of(Runtime.started)
+    end_hour = hourly.hour_of(fn.COALESCE(Runtime.ended, Runtime.started))
     by_end, by_start = _finished(window)
-    ended = (
-        Runtime.select(hour, Runtime.status, fn.COUNT(Runtime.id))
-        .where(by_end | by_start)
-        .group_by(hour, Runtime.status)
+    sums = (
+        (
+            RuntimeStartHour,
+            Runtime.select(start_hour, fn.COUNT(Runtime.id))
+            .where(hourly.in_ranges(Runtime.started, window))
+            .group_by(start_hour),
+            [RuntimeStartHour.hour, RuntimeStartHour.runs],
+        ),
+        (
+            RuntimeEndHour,
+            Runtime.select(end_hour, Runtime.status, fn.COUNT(Runtime.id))
+            .where(by_end | by_start)
+            .group_by(end_hour, Runtime.status),
+            [RuntimeEndHour.hour, RuntimeEndHour.status, RuntimeEndHour.runs],
+        ),
     )
-    RuntimeEndHour.insert_from(
-        ended, [RuntimeEndHour.hour, RuntimeEndHour.status, RuntimeEndHour.runs]
-    ).execute()
+    for table, rows, columns in sums:
+        table.delete().where(table.hour >= since, table.hour < until).execute()
+        table.insert_from(rows, columns).execute()
 
 
 def roll_up(now: dt.datetime | None = None) -> hourly.Range | None:
