@@ -232,9 +232,9 @@ def keyset_condition(
         bound = first <= after[0] if first_descending else first >= after[0]
         if _time_and_id(order) and after[1] is not None:
             last, last_descending = order[1]
-            if last_descending:
-                return bound & (last < Case(None, [(first == after[0], after[1])], _ID_MAX))
-            return bound & (last > Case(None, [(first == after[0], after[1])], _ID_MIN))
+            beyond = _ID_MAX if last_descending else _ID_MIN
+            tie = Case(None, [(first == after[0], after[1])], beyond)
+            return bound & (last < tie if last_descending else last > tie)
         return bound & _after(order, after)
     return _after(order, after)
 
