@@ -142,6 +142,14 @@ class DashboardStack:
         db = connect_url(self.database_url)
         return db, db.bind_ctx(models)
 
+    @staticmethod
+    def _writing(db: Any) -> Any:
+        """A transaction of the SQLite file that takes the write lock up front, as
+        ``control.db.database.write_transaction`` does: a deferred one that reads and then
+        writes fails at once ("database is locked") when the server's background jobs
+        committed in between."""
+        return db.atomic(lock_type="IMMEDIATE")
+
     def add_user(self, email: str, role: Role, password: str = PASSWORD) -> str:
         db, ctx = self._bound([User])
         with ctx:
@@ -152,7 +160,7 @@ class DashboardStack:
     def add_apps(self, specs: list[dict[str, Any]]) -> list[str]:
         db, ctx = self._bound([Apps, Runtime, Logs])
         ids = []
-        with ctx, db.atomic():
+        with ctx, self._writing(db):
             for spec in specs:
                 ids.append(factories.make_app(**spec).id)
         db.close()
@@ -180,7 +188,7 @@ class DashboardStack:
     def add_runtimes(self, app_id: str, specs: list[dict[str, Any]]) -> None:
         """Runs of one app (``started`` and ``status`` at least; ended 15 minutes later)."""
         db, ctx = self._bound([Apps, Runtime])
-        with ctx, db.atomic():
+        with ctx, self._writing(db):
             app = Apps.get_by_id(app_id)
             for spec in specs:
                 factories.make_runtime(app, **spec)
@@ -189,7 +197,7 @@ class DashboardStack:
     def add_pipeline_tasks(self, specs: list[dict[str, Any]]) -> None:
         """Pipeline tasks (``app``, ``document_type``, ``status``, ``created``…)."""
         db, ctx = self._bound([PipelineTask])
-        with ctx, db.atomic():
+        with ctx, self._writing(db):
             for n, spec in enumerate(specs):
                 values: dict[str, Any] = {"document_ref": f"doc-{n}", "stage": "RECEIVED"}
                 PipelineTask.create(**{**values, **spec})
@@ -199,7 +207,7 @@ class DashboardStack:
         """Timed function calls (``app``, ``function_name``, ``runtime_seconds``,
         ``task_size``, ``started``…)."""
         db, ctx = self._bound([FunctionLog])
-        with ctx, db.atomic():
+        with ctx, self._writing(db):
             for spec in specs:
                 FunctionLog.create(**spec)
         db.close()

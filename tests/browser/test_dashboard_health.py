@@ -42,7 +42,7 @@ def health(fleet: Fleet) -> str:
     live = fleet.live
     now = utcnow().replace(microsecond=0)
     db, ctx = live._bound([Apps, Runtime, RunNote, AppBaseline, HealthVerdict, Agent])
-    with ctx, db.atomic():
+    with ctx, live._writing(db):
         app = Apps.get_by_id(SICK)
         ids = []
         for n, seconds in enumerate(DURATIONS):
