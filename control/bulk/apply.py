@@ -35,7 +35,13 @@ from control.bulk.models import (
 from control.bulk.services import _job, view
 from control.clock import utcnow
 from control.commands import services as commands
-from control.db.database import connected, dialect, locking, write_transaction
+from control.db.database import (
+    connected,
+    dialect,
+    give_writers_a_turn,
+    locking,
+    write_transaction,
+)
 from control.enums import CommandFlag
 from control.errors import Conflict, ControlError, NotFound
 from control.events import EventType, publish
@@ -361,6 +367,7 @@ def apply_chunk(job_id: str, start: int, stop: int) -> dict[str, Any]:
                     BulkJob.id == job_id
                 ).execute()
                 _complete_if_done(job_id)
+        give_writers_a_turn()  # a cancel or a command waiting for the lock goes next
         job = _job(job_id)
         progress_event(job)
         return view(job)

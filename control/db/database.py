@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from peewee import (
     SqliteDatabase,
 )
 
+from control.db import sqlite
 from control.db.pool import PooledPostgres
 from control.errors import ConfigurationError
 
@@ -30,7 +32,7 @@ database = DatabaseProxy()
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
-    "busy_timeout": 10_000,
+    "busy_timeout": sqlite.BUSY_TIMEOUT_MS,
     "synchronous": "normal",
 }
 
@@ -67,7 +69,9 @@ def connect_url(url: str, *, session_options: str | None = None) -> Database:
         path = path.removeprefix("/")
         if path not in ("", ":memory:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        return sqlite.TurnTakingSqlite(
+            path or ":memory:", pragmas=SQLITE_PRAGMAS, check_same_thread=False
+        )
     if scheme in ("postgresql", "postgres"):
         # Pooled: the API opens a connection context per request; no ping per checkout
         # of a connection that was in use a moment ago (control/db/pool.py).
@@ -120,11 +124,19 @@ def write_transaction() -> Any:
     """A transaction that takes the write lock up front on SQLite (``BEGIN IMMEDIATE``).
 
     A deferred SQLite transaction that reads and then writes fails at once with "database
-    is locked" when another writer committed in between; IMMEDIATE waits its turn.
+    is locked" when another writer committed in between; IMMEDIATE waits its turn
+    (control/db/sqlite.py).
     """
     if dialect() == "sqlite":
         return database.atomic(lock_type="IMMEDIATE")
     return database.atomic()
+
+
+def give_writers_a_turn() -> None:
+    """Between two transactions of a long writer (a bulk job's chunks): on SQLite, leave
+    the write lock free long enough for a waiting writer to take it (control/db/sqlite.py)."""
+    if dialect() == "sqlite":
+        time.sleep(sqlite.TURN_SECONDS)
 
 
 _Row = TypeVar("_Row", bound=Model)
