@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import contextlib
 import contextvars
 import functools
@@ -21,7 +22,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from peewee import PeeweeException
 
@@ -45,63 +46,97 @@ _Call = tuple[
 ]
 
 
+_WAIT = object()  # a thread that went idle: its next call comes in its own queue
+
+
 class DatabaseThreads:
     """Worker threads for the database calls of the event loop: what ``asyncio.to_thread``
-    does, with less bookkeeping per call (a list request makes one).
+    does, with less bookkeeping per call (a list request makes one), and the call given
+    to the thread that went idle last.
 
-    A call goes to the threads on a ``SimpleQueue`` with the asyncio future that awaits
-    it, and its result is set on that future from the loop (``call_soon_threadsafe``).
-    ``asyncio.to_thread`` passes it through a ``concurrent.futures.Future`` (a
-    ``threading.Condition`` each) chained to an asyncio future, and its executor's
-    work-item bookkeeping. The call runs in a copy of the caller's context (the request
-    id of the log lines), as there. The threads, as many as the loop's default executor
-    has (``min(32, CPUs + 4)``), start with the first call and stop at exit, after the
-    calls already queued.
+    A call goes to an idle thread's own ``SimpleQueue`` with the asyncio future that
+    awaits it (or, all threads busy, to a queue of pending calls that the threads take
+    before going idle), and its result is set on that future from the loop
+    (``call_soon_threadsafe``). ``asyncio.to_thread`` passes it through a
+    ``concurrent.futures.Future`` (a ``threading.Condition`` each) chained to an asyncio
+    future, and its executor's work-item bookkeeping. The idle threads are a stack: the
+    most recently used one takes the next call, so that a light load keeps one thread
+    busy and its CPU's caches warm, instead of waking each thread in turn
+    (bench/RESULTS.md, apps_list: 0.1 ms of CPU a request at concurrency 1). The call
+    runs in a copy of the caller's context (the request id of the log lines), as there.
+    The threads, as many as the loop's default executor has (``min(32, CPUs + 4)``),
+    start with the first call and stop at exit, after the calls already queued.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle: list[queue.SimpleQueue[_Call | None]] = []  # the last to go idle on top
+        self._pending: collections.deque[_Call] = collections.deque()
         self._threads: list[threading.Thread] = []
-        self._start_lock = threading.Lock()
+        self._stopping = False
 
     def run(self, call: Callable[[], T]) -> asyncio.Future[T]:
         """``call()`` in a worker thread; the future of its result, on the running loop."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        if not self._threads:
-            self._start()
-        self._calls.put((loop, future, contextvars.copy_context(), call))
+        item: _Call = (loop, future, contextvars.copy_context(), call)
+        with self._lock:
+            if self._idle:
+                self._idle.pop().put(item)
+                return future
+            self._pending.append(item)
+            if not self._threads:
+                self._start()
         return future
 
     def _start(self) -> None:
-        with self._start_lock:
-            if self._threads:
-                return
-            for number in range(self.size):
-                thread = threading.Thread(target=self._work, name=f"database-{number}", daemon=True)
-                thread.start()
-                self._threads.append(thread)
-            atexit.register(self.stop)
+        # under self._lock
+        self._stopping = False
+        for number in range(self.size):
+            thread = threading.Thread(target=self._work, name=f"database-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        atexit.register(self.stop)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Let the threads finish the queued calls, then end them."""
-        for _ in self._threads:
-            self._calls.put(None)
-        for thread in self._threads:
+        with self._lock:
+            self._stopping = True
+            idle, self._idle = self._idle, []
+            threads, self._threads = self._threads, []
+        for slot in idle:
+            slot.put(None)
+        for thread in threads:
             thread.join(timeout)
-        self._threads = []
+
+    def _ready(self, slot: queue.SimpleQueue[_Call | None]) -> _Call | object | None:
+        """A pending call; else the thread on top of the idle stack (:data:`_WAIT`: its
+        next call comes in ``slot``); None once stopped."""
+        with self._lock:
+            if self._pending:
+                return self._pending.popleft()
+            if self._stopping:
+                return None
+            self._idle.append(slot)
+            return _WAIT
 
     def _work(self) -> None:
-        while (item := self._calls.get()) is not None:
+        slot: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        ready = self._ready(slot)
+        item = slot.get() if ready is _WAIT else cast("_Call | None", ready)
+        while item is not None:
             loop, future, context, call = item
             try:
-                result = context.run(call)
+                outcome: tuple[Any, Any] = (_succeeded, context.run(call))
             except BaseException as exc:  # noqa: BLE001  # raised in the awaiting request, as with to_thread
-                self._settle(loop, future, _failed, exc)
-            else:
-                self._settle(loop, future, _succeeded, result)
-            del item, loop, future, context, call  # no reference kept while idle
+                outcome = (_failed, exc)
+            # idle again before the answer wakes the loop: its next call finds this
+            # thread on top of the stack
+            ready = self._ready(slot)
+            self._settle(loop, future, *outcome)
+            del item, loop, future, context, call, outcome  # no reference kept while idle
+            item = slot.get() if ready is _WAIT else cast("_Call | None", ready)
 
     @staticmethod
     def _settle(

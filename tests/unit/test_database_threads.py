@@ -87,3 +87,32 @@ def test_stop_finishes_the_queued_calls() -> None:
     asyncio.run(main())
     pool.stop()
     assert done == [1, 2]
+
+
+def test_calls_one_after_another_go_to_the_same_thread(threads: DatabaseThreads) -> None:
+    """A light load keeps one thread busy (its caches warm) rather than waking each
+    thread in turn."""
+
+    async def main() -> list[str]:
+        await threads.run(lambda: None)
+        await asyncio.sleep(0.1)  # the threads have started and gone idle
+        return [await threads.run(lambda: threading.current_thread().name) for _ in range(20)]
+
+    names = asyncio.run(main())
+    assert len(set(names)) == 1, names
+
+
+def test_calls_beyond_the_threads_wait_and_all_are_answered() -> None:
+    pool = DatabaseThreads(2)
+    gate = threading.Event()
+
+    async def main() -> list[int]:
+        calls = [pool.run(lambda n=n: gate.wait(5) and n) for n in range(10)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        return list(await asyncio.gather(*calls))
+
+    try:
+        assert asyncio.run(main()) == list(range(10))
+    finally:
+        pool.stop()
