@@ -219,8 +219,9 @@ def profile_requests(
 ) -> tuple[str, list[str]]:
     """cProfile of ``count`` list requests in-process (falcon ASGI conductor).
 
-    ``asyncio.to_thread`` runs its function inline while profiling, because cProfile only
-    sees the thread it was enabled in; this changes nothing outside this process.
+    The database calls (``web.concurrency``'s worker threads) and ``asyncio.to_thread``
+    run inline while profiling, because cProfile only sees the thread it was enabled in;
+    this changes nothing outside this process.
     """
     import falcon.testing
 
@@ -246,6 +247,14 @@ def profile_requests(
     async def inline_to_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
 
+    def inline_database_call(call: Callable[[], Any]) -> asyncio.Future[Any]:
+        future = asyncio.get_running_loop().create_future()
+        try:
+            future.set_result(call())
+        except Exception as exc:  # noqa: BLE001 - the request answers it, as from a thread
+            future.set_exception(exc)
+        return future
+
     async def drive(profiler: cProfile.Profile | None, series: Sequence[str]) -> None:
         async with falcon.testing.ASGIConductor(app) as conductor:
             for path in series:
@@ -258,14 +267,19 @@ def profile_requests(
                 if result.status_code != 200:
                     raise RuntimeError(f"in-process request failed: {result.text[:300]}")
 
+    from web import concurrency
+
     original = asyncio.to_thread
     asyncio.to_thread = inline_to_thread  # type: ignore[assignment]
+    threads = concurrency._database_threads
+    threads.run = inline_database_call  # type: ignore[method-assign]
     try:
         asyncio.run(drive(None, paths[:50]))
         profiler = cProfile.Profile()
         asyncio.run(drive(profiler, paths[:count]))
     finally:
         asyncio.to_thread = original
+        del threads.run
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(top)
