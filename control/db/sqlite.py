@@ -9,8 +9,8 @@ for several chunks (tests/integration/test_bulk_brokers.py showed 3 to 5 chunks)
 ``TurnTakingSqlite`` begins an IMMEDIATE transaction by trying without SQLite's busy
 handler every :data:`POLL_SECONDS`, up to the busy timeout; a long writer leaves the lock
 free for :data:`TURN_SECONDS` between two of its transactions
-(``control.db.database.give_writers_a_turn``), longer than a waiter's poll, so the waiter
-gets it.
+(``control.db.database.give_writers_a_turn``: a bulk job's chunks, retention's batches),
+longer than a waiter's poll, so the waiter gets it.
 """
 
 from __future__ import annotations
