@@ -124,8 +124,7 @@ class DatabaseThreads:
     def _work(self) -> None:
         slot: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         ready = self._ready(slot)
-        item = slot.get() if ready is _WAIT else cast("_Call | None", ready)
-        while item is not None:
+        while (item := slot.get() if ready is _WAIT else cast("_Call | None", ready)) is not None:
             loop, future, context, call = item
             try:
                 outcome: tuple[Any, Any] = (_succeeded, context.run(call))
@@ -136,7 +135,6 @@ class DatabaseThreads:
             ready = self._ready(slot)
             self._settle(loop, future, *outcome)
             del item, loop, future, context, call, outcome  # no reference kept while idle
-            item = slot.get() if ready is _WAIT else cast("_Call | None", ready)
 
     @staticmethod
     def _settle(

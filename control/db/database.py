@@ -133,8 +133,9 @@ def write_transaction() -> Any:
 
 
 def give_writers_a_turn() -> None:
-    """Between two transactions of a long writer (a bulk job's chunks): on SQLite, leave
-    the write lock free long enough for a waiting writer to take it (control/db/sqlite.py)."""
+    """Between two transactions of a long writer (a bulk job's chunks, retention's
+    batches): on SQLite, leave the write lock free long enough for a waiting writer to
+    take it (control/db/sqlite.py)."""
     if dialect() == "sqlite":
         time.sleep(sqlite.TURN_SECONDS)
 
