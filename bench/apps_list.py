@@ -46,12 +46,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from _baseline import baseline_env, baseline_tree, seed_baseline
 from _common import (
     REPO_DIR,
     Series,
@@ -88,6 +90,11 @@ from control.db.database import database, init_database
 from control.querying import parse_sort
 
 NAME = "apps_list"
+# The code issue 17 measured "2.7 ms of server CPU per request" on (its target: 1 ms): the
+# benchmark serves it beside today's code (bench/_baseline.py) and reports the fraction.
+BASELINE_REV = "7c45ba6b75d1db9eb71c87e1a1428ee8cdf8d498"
+BASELINE_CPU_MS = 2.7
+TARGET_CPU_MS = 1.0
 SORT = "-next_run"
 PER_PAGE = 20
 PAGES = (2, 3, 4)
@@ -200,6 +207,10 @@ def run_service(combos: Sequence[Combo], warmup: int) -> Series:
 
 def api_label(concurrency: int, client: str = "lean") -> str:
     return f"API `dcctl serve`, {client} keep-alive client, concurrency {concurrency}"
+
+
+def base_label(concurrency: int) -> str:
+    return f"the baseline's API (issue 17's code), lean client, concurrency {concurrency}"
 
 
 def check_answer(base_url: str, token: str, path: str) -> None:
@@ -324,16 +335,59 @@ class Round:
     api: Series
     raw_seq: Series
     raw_par: Series
+    base_c1: Series | None = None  # the baseline's code, same client (--baseline)
+    base: Series | None = None
 
     def ratios(self) -> dict[str, float]:
-        return {
+        base = {}
+        if self.base_c1 is not None and self.base is not None:
+            base = {
+                "base_1": _server_cpu(self.base_c1),
+                "base_c": _server_cpu(self.base),
+                "frac_1": _server_cpu(self.api_c1) / _server_cpu(self.base_c1),
+                "frac_c": _server_cpu(self.api) / _server_cpu(self.base),
+            }
+        return base | {
             "p50_c": self.api.pct(50) / self.raw_par.pct(50),
             "rate_c": self.api.rate / self.raw_par.rate,
             "p50_1": self.api_c1.pct(50) / self.raw_seq.pct(50),
             "rate_1": self.api_c1.rate / self.raw_seq.rate,
-            "cpu_1": (self.api_c1.cpu_per_op or {}).get("server", 0.0),
-            "cpu_c": (self.api.cpu_per_op or {}).get("server", 0.0),
+            "cpu_1": _server_cpu(self.api_c1),
+            "cpu_c": _server_cpu(self.api),
         }
+
+
+def _server_cpu(series: Series) -> float:
+    return (series.cpu_per_op or {}).get("server", 0.0)
+
+
+def baseline_lines(each: Sequence[dict[str, float]], concurrency: int, rev: str) -> list[str]:
+    """Server CPU per request as a fraction of the baseline's, measured in the same rounds,
+    and what the issue's target (TARGET_CPU_MS where the baseline took BASELINE_CPU_MS)
+    makes of it on this machine."""
+    limit = TARGET_CPU_MS / BASELINE_CPU_MS
+
+    def fraction(name: str) -> str:
+        values = [e[name] for e in each]
+        return (
+            f"{statistics.median(values):.2f} (rounds: "
+            + ", ".join(f"{v:.2f}" for v in values)
+            + ")"
+        )
+
+    base_1 = statistics.median(e["base_1"] for e in each) * 1000
+    base_c = statistics.median(e["base_c"] for e in each) * 1000
+    frac_1 = statistics.median(e["frac_1"] for e in each)
+    verdict = "met" if frac_1 <= limit else "NOT met"
+    return [
+        f"Server CPU per request beside the baseline (`{rev[:7]}`, the code the issue "
+        f"measured {BASELINE_CPU_MS} ms on), same client, same rounds: this code / the "
+        f"baseline **{fraction('frac_1')}** at concurrency 1, {fraction('frac_c')} at "
+        f"concurrency {concurrency}; the baseline here: {base_1:.2f} ms and {base_c:.2f} ms",
+        f"The target, {TARGET_CPU_MS} ms where the baseline takes {BASELINE_CPU_MS} ms, is a "
+        f"fraction of {limit:.2f} on any machine: {verdict} at concurrency 1 "
+        f"({frac_1:.2f}; on this machine {limit * base_1:.2f} ms)",
+    ]
 
 
 def report(
@@ -342,12 +396,14 @@ def report(
     concurrency: int,
     httpx_runs: Sequence[Series] = (),
     floor_runs: Sequence[Series] = (),
+    baseline: str = "",
 ) -> tuple[str, list[str]]:
     """The table of the middle round (by API rps / raw qps at ``concurrency``) and the
     other series; each ratio as the median of the rounds, every round's beside it."""
     each = [r.ratios() for r in rounds]
     middle = sorted(rounds, key=lambda r: r.ratios()["rate_c"])[len(rounds) // 2]
     runs = [middle.api_c1, middle.api, *httpx_runs, *floor_runs, *others]
+    runs += [s for s in (middle.base_c1, middle.base) if s is not None]
     runs += [middle.raw_seq, middle.raw_par]
     headers = ["series", "ops", "ops/s", "p50 ms", "p99 ms", "errors"]
     rows = [
@@ -384,6 +440,8 @@ def report(
         + " ms)",
         *cpu_per_request_lines(middle.api_c1, middle.api),
     ]
+    if all("frac_1" in e for e in each):
+        ratios += baseline_lines(each, concurrency, baseline)
     ratios += [f"with httpx as the client: {line}" for line in cpu_per_request_lines(*httpx_runs)]
     ratios += [
         f"the floor (`bench/_floor_app.py`): {line}" for line in cpu_per_request_lines(*floor_runs)
@@ -415,11 +473,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="also cProfile N requests in-process"
     )
+    parser.add_argument(
+        "--baseline",
+        default=BASELINE_REV,
+        metavar="REV",
+        help="also serve this commit's code beside today's (default: the issue's); '' skips it",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per request
 
-    with scratch_database("bench_apps") as url, tempfile.TemporaryDirectory() as tmp:
+    with (
+        ExitStack() as stack,
+        scratch_database("bench_apps") as url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         db = init_database(url)
         try:
             migrate.upgrade(db)
@@ -434,15 +502,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             pg_version = postgres_version(url)
             password = create_bench_user(BENCH_USER)
 
+            baseline = None
+            if args.baseline:
+                log.info("the baseline %s in a worktree, its database ...", args.baseline[:7])
+                baseline = stack.enter_context(baseline_tree(args.baseline))
+                base_db = stack.enter_context(scratch_database("bench_apps_base"))
+                base_env = baseline_env(baseline)
+                base_password = seed_baseline(
+                    baseline,
+                    NAME,
+                    base_db,
+                    args.apps,
+                    args.seed,
+                    BENCH_USER,
+                    {"DC_JWT_SECRET": JWT_SECRET, "DC_DATABASE_URL": base_db},
+                )
+
             log.info("waiting for the machine-wide benchmark lock ...")
             with (
                 exclusive_machine(),
                 dcctl_serve(url, Path(tmp), JWT_SECRET, SERVER_ENV) as (base_url, pid),
             ):
                 log.info("server %s (pid %d) is up; waiting for a quiet machine", base_url, pid)
+                old = None
+                if baseline is not None:
+                    old_url, old_pid = stack.enter_context(
+                        dcctl_serve(base_db, Path(tmp), JWT_SECRET, SERVER_ENV | base_env)
+                    )
+                    log.info("the baseline's server %s (pid %d) is up", old_url, old_pid)
                 busy_before = wait_until_quiet(args.max_busy, args.quiet_timeout)
                 token = login(base_url, BENCH_USER, password)  # after the wait: tokens live 30 min
                 check_answer(base_url, token, paths[0])
+                if baseline is not None:
+                    old = (old_url, login(old_url, BENCH_USER, base_password), old_pid)
+                    check_answer(old[0], old[1], paths[0])
                 load_before = load_average()
                 log.info("  %.0f%% of the CPUs busy before measuring", busy_before)
                 log.info("service call in-process ...")
@@ -471,7 +564,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         pid,
                         api_label(args.concurrency),
                     )
-                    rounds.append(Round(api_c1, api, raw_seq, raw_par))
+                    base_runs: list[Series] = []
+                    if old is not None:
+                        base_runs = [
+                            time_api(old[0], old[1], paths, c, args.warmup, old[2], base_label(c))
+                            for c in (1, args.concurrency)
+                        ]
+                    rounds.append(Round(api_c1, api, raw_seq, raw_par, *base_runs))
                 log.info("API with httpx, concurrency 1 and %d ...", args.concurrency)
                 httpx_runs = [
                     time_api(
@@ -509,7 +608,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if hasattr(db, "close_all"):
                 db.close_all()
 
-    table, ratios = report(rounds, [service], args.concurrency, httpx_runs, floor_runs)
+    table, ratios = report(
+        rounds, [service], args.concurrency, httpx_runs, floor_runs, args.baseline
+    )
     machine = machine_description(pg_version)
     print()
     print(table)
