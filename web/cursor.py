@@ -1,8 +1,9 @@
 """Opaque, tamper-checked cursors for keyset pages.
 
-A cursor is ``base64url(json(key)) . base64url(hmac_sha256(secret, scope + payload))``:
-clients cannot read meaning into it or forge one, and one list's cursor is refused by
-another (the scope is the route).
+A cursor is ``base64url(json(key)) . base64url(blake2b(scope + payload, key=secret))``
+(keyed BLAKE2, a MAC by design, 16 bytes; a third of HMAC-SHA256's cost, and a list
+page signs one): clients cannot read meaning into it or forge one, and one list's
+cursor is refused by another (the scope is the route).
 """
 
 from __future__ import annotations
@@ -48,19 +49,20 @@ class CursorCodec:
         self._key = hashlib.sha256(b"dc-cursor:" + secret).digest()
 
     def _sign(self, scope: str, payload: bytes) -> bytes:
-        return hmac.digest(self._key, scope.encode() + b"\0" + payload, "sha256")
+        message = scope.encode() + b"\0" + payload
+        return hashlib.blake2b(message, key=self._key, digest_size=16).digest()
 
     def encode(self, scope: str, key: Sequence[Any]) -> str:
         """An opaque cursor for the row key ``key`` in the list ``scope``."""
         payload = orjson.dumps([_encode_value(v) for v in key])
-        return f"{_b64(payload)}.{_b64(self._sign(scope, payload)[:16])}"
+        return f"{_b64(payload)}.{_b64(self._sign(scope, payload))}"
 
     def decode(self, scope: str, cursor: str) -> tuple[Any, ...]:
         """The row key in ``cursor``, or InvalidInput if it was altered or is foreign."""
         try:
             body, signature = cursor.split(".", 1)
             payload = _unb64(body)
-            expected = self._sign(scope, payload)[:16]
+            expected = self._sign(scope, payload)
             if not hmac.compare_digest(_unb64(signature), expected):
                 raise ValueError("bad signature")
             values = orjson.loads(payload)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class WindowCount:
-    """A fixed-window counter after an increment: its value and when the window resets."""
+class WindowCount(NamedTuple):
+    """A fixed-window counter after an increment: its value and when the window resets.
+
+    A named tuple: one or two are made on every API request (the rate limits)."""
 
     count: int
     reset_at: int  # unix seconds

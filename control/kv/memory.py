@@ -26,6 +26,8 @@ class MemoryStore:
         return key, window_seconds, int(self._clock()) // window_seconds
 
     def _sweep(self) -> None:
+        if len(self._counters) <= SWEEP_ABOVE and len(self._flags) <= SWEEP_ABOVE:
+            return
         now = self._clock()
         if len(self._counters) > SWEEP_ABOVE:
             self._counters = {

@@ -75,6 +75,7 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "<unmatched>"
 STATIC = "<static>"
+MAX_CACHED_SERIES = 10_000  # (method, route, status) triples whose children are kept
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 MAX_DOCUMENT_TYPES = 100  # label values per scrape, most active first
 PIPELINE_WINDOW = dt.timedelta(hours=1)
@@ -218,6 +219,9 @@ class PrometheusMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # the labelled children of a (method, route, status) seen before: labels() on
+        # every request costs more than the counting (bounded: routes are templates)
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.database = database_collector or DatabaseCollector()
         # the brokers' .XQ depths (control/system/queues.py), read at scrape time
         self.dead_letters = DeadLetterCollector(dead_letters) if dead_letters else None
@@ -235,9 +239,18 @@ class PrometheusMetrics:
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
-        method = method_label(method)
-        self.requests.labels(method, route, status_class(status)).inc()
-        self.latency.labels(method, route).observe(max(0.0, seconds))
+        series = self._series.get((method, route, status))
+        if series is None:
+            label = method_label(method)
+            series = (
+                self.requests.labels(label, route, status_class(status)),
+                self.latency.labels(label, route),
+            )
+            if len(self._series) < MAX_CACHED_SERIES:
+                self._series[(method, route, status)] = series
+        counter, histogram = series
+        counter.inc()
+        histogram.observe(max(0.0, seconds))
 
     def exposition(self) -> bytes:
         """The text format of every metric (blocking: reads the database)."""

@@ -51,8 +51,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ParamSpec, TypeVar
+from typing import NamedTuple, ParamSpec, TypeVar
 
 import falcon.asgi
 
@@ -77,9 +76,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Usage:
-    """One bucket after this request: its limit, count and window end."""
+class Usage(NamedTuple):
+    """One bucket after this request: its limit, count and window end (a named tuple: a
+    few are made on every request)."""
 
     limit: int
     count: int
@@ -171,7 +170,8 @@ class RateLimitMiddleware:
     def _count(self, ip: str, path: str, credential: str | None) -> Usage:
         """Charge the request's buckets; the one to report (raises Unavailable)."""
         applied: list[Usage] = []
-        if _SLASHES.sub("/", path).startswith(AUTH_PREFIX):
+        # "auth/" survives the slashes' collapsing: most paths are told apart without it
+        if "auth/" in path and _SLASHES.sub("/", path).startswith(AUTH_PREFIX):
             window = self.store.hit(f"auth-ip:{ip}", WINDOW)
             applied.append(Usage.charged(self.auth_limit, window.count, window.reset_at))
         if credential is None:
@@ -202,7 +202,6 @@ class RateLimitMiddleware:
     # -- middleware ----------------------------------------------------------------------
 
     async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        req.context.rate_limit_headers = None
         req.context.rate_limit_usage = None
         req.context.rate_limit_credential = False
         if req.path.startswith(STATIC_PREFIX) or self._store_down():
@@ -234,17 +233,16 @@ class RateLimitMiddleware:
 
     @staticmethod
     def _apply(req: falcon.asgi.Request, usage: Usage) -> None:
-        """Report ``usage`` in the response headers; answer 429 when it is exceeded."""
-        headers = usage.headers()
+        """Keep ``usage`` to report in the response headers; answer 429 when it is
+        exceeded."""
         req.context.rate_limit_usage = usage
-        req.context.rate_limit_headers = headers
         if usage.exceeded:
             retry_after = max(1, usage.reset_at - int(time.time()))
             raise ApiError(
                 429,
                 MESSAGE,
                 code="RATE_LIMITED",
-                headers={**headers, "Retry-After": str(retry_after)},
+                headers={**usage.headers(), "Retry-After": str(retry_after)},
             )
 
     async def process_response(
@@ -254,9 +252,9 @@ class RateLimitMiddleware:
         resource: object,
         req_succeeded: bool,
     ) -> None:
-        headers = getattr(req.context, "rate_limit_headers", None)
-        if headers:
-            resp.set_headers(headers)
+        usage: Usage | None = getattr(req.context, "rate_limit_usage", None)
+        if usage is not None:
+            resp.set_headers(usage.headers())
         if getattr(req.context, "rate_limit_credential", False) and self._failed_credential(
             req, resp
         ):
