@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 
-class WindowCount(NamedTuple):
-    """A fixed-window counter after an increment: its value and when the window resets.
-
-    A named tuple: one or two are made on every API request (the rate limits)."""
+@dataclass(slots=True)  # not frozen: one or two are made on every API request, and a
+class WindowCount:  # frozen dataclass sets each field through object.__setattr__
+    """A fixed-window counter after an increment: its value and when the window resets."""
 
     count: int
     reset_at: int  # unix seconds

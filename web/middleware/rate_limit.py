@@ -51,7 +51,8 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import NamedTuple, ParamSpec, TypeVar
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import falcon.asgi
 
@@ -76,9 +77,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Usage(NamedTuple):
-    """One bucket after this request: its limit, count and window end (a named tuple: a
-    few are made on every request)."""
+@dataclass(slots=True)  # not frozen: a few are made on every request, and a frozen
+class Usage:  # dataclass sets each field through object.__setattr__
+    """One bucket after this request: its limit, count and window end."""
 
     limit: int
     count: int
