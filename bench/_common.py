@@ -631,6 +631,45 @@ def time_api(
     return uvloop.run(series) if client == "lean" else asyncio.run(series)
 
 
+def time_api_side_by_side(
+    servers: Sequence[tuple[str, str, int, str]],
+    paths: Sequence[str],
+    concurrency: int,
+    warmup: int,
+    slice_size: int = 100,
+) -> list[Series]:
+    """``time_api`` on several servers (base URL, token, pid, label) at once: the paths in
+    slices of ``slice_size``, each slice sent to every server in turn (the order reversed
+    every other slice), so that the machine's drift falls on all of them alike; one
+    series per server, its CPU summed over its slices."""
+    for base_url, token, pid, label in servers:
+        time_api(base_url, token, paths[:warmup], concurrency, 0, pid, label)
+    parts: list[list[Series]] = [[] for _ in servers]
+    for number, start in enumerate(range(0, len(paths), slice_size)):
+        chunk = paths[start : start + slice_size]
+        order = list(enumerate(servers))
+        for index, (base_url, token, pid, label) in order[:: -1 if number % 2 else 1]:
+            parts[index].append(time_api(base_url, token, chunk, concurrency, 0, pid, label))
+    merged = []
+    for (_, _, _, label), series in zip(servers, parts, strict=True):
+        count = sum(len(s.latencies) for s in series)
+        cpu = {
+            side: sum((s.cpu_per_op or {}).get(side, 0.0) * len(s.latencies) for s in series)
+            / count
+            for side in ("server", "client")
+        }
+        merged.append(
+            Series(
+                label,
+                [x for s in series for x in s.latencies],
+                sum(s.wall for s in series),
+                sum(s.errors for s in series),
+                cpu,
+            )
+        )
+    return merged
+
+
 # --- The API server -----------------------------------------------------------------------
 
 HEALTH_PATH = "/api/v1/system/health"

@@ -78,6 +78,7 @@ from _common import (
     postgres_version,
     scratch_database,
     time_api,
+    time_api_side_by_side,
     time_raw_sequential,
     time_raw_threads,
     wait_until_quiet,
@@ -211,6 +212,27 @@ def api_label(concurrency: int, client: str = "lean") -> str:
 
 def base_label(concurrency: int) -> str:
     return f"the baseline's API (issue 17's code), lean client, concurrency {concurrency}"
+
+
+Server = tuple[str, str, int]  # base URL, bearer token, pid
+
+
+def measure_api(
+    ours: Server, old: Server | None, paths: Sequence[str], concurrency: int, warmup: int
+) -> tuple[Series, Series | None]:
+    """This code's API; with the baseline's beside it in alternating slices (the same
+    drift of the machine on both)."""
+    base_url, token, pid = ours
+    if old is None:
+        label = api_label(concurrency)
+        return time_api(base_url, token, paths, concurrency, warmup, pid, label), None
+    mine, theirs = time_api_side_by_side(
+        [(*ours, api_label(concurrency)), (*old, base_label(concurrency))],
+        paths,
+        concurrency,
+        warmup,
+    )
+    return mine, theirs
 
 
 def check_answer(base_url: str, token: str, path: str) -> None:
@@ -381,7 +403,7 @@ def baseline_lines(each: Sequence[dict[str, float]], concurrency: int, rev: str)
     verdict = "met" if frac_1 <= limit else "NOT met"
     return [
         f"Server CPU per request beside the baseline (`{rev[:7]}`, the code the issue "
-        f"measured {BASELINE_CPU_MS} ms on), same client, same rounds: this code / the "
+        f"measured {BASELINE_CPU_MS} ms on), same client, alternating slices: this code / the "
         f"baseline **{fraction('frac_1')}** at concurrency 1, {fraction('frac_c')} at "
         f"concurrency {concurrency}; the baseline here: {base_1:.2f} ms and {base_c:.2f} ms",
         f"The target, {TARGET_CPU_MS} ms where the baseline takes {BASELINE_CPU_MS} ms, is a "
@@ -554,23 +576,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"raw SQL, psycopg2, {args.concurrency} threads "
                         f"({args.concurrency} connections)",
                     )
-                    api_c1 = time_api(base_url, token, paths, 1, args.warmup, pid, api_label(1))
-                    api = time_api(
-                        base_url,
-                        token,
-                        paths,
-                        args.concurrency,
-                        args.warmup,
-                        pid,
-                        api_label(args.concurrency),
-                    )
-                    base_runs: list[Series] = []
-                    if old is not None:
-                        base_runs = [
-                            time_api(old[0], old[1], paths, c, args.warmup, old[2], base_label(c))
-                            for c in (1, args.concurrency)
-                        ]
-                    rounds.append(Round(api_c1, api, raw_seq, raw_par, *base_runs))
+                    ours = (base_url, token, pid)
+                    api_c1, base_c1 = measure_api(ours, old, paths, 1, args.warmup)
+                    api, base = measure_api(ours, old, paths, args.concurrency, args.warmup)
+                    rounds.append(Round(api_c1, api, raw_seq, raw_par, base_c1, base))
                 log.info("API with httpx, concurrency 1 and %d ...", args.concurrency)
                 httpx_runs = [
                     time_api(
@@ -653,6 +662,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"statements the service sends ({', '.join(STATEMENTS)}; captured from "
                 "peewee), fetched with psycopg2. Latency = one request, or one set of "
                 "those statements.",
+                *(
+                    [
+                        "",
+                        f"The baseline: `{args.baseline[:7]}`, the code issue 17 measured "
+                        f"{BASELINE_CPU_MS} ms of server CPU a request on, checked out in a git "
+                        "worktree and run with this virtualenv (`bench/_baseline.py`), on a "
+                        "scratch database of its own migrated and seeded by its own code (the "
+                        "same rows), served the same way; its series and this code's at the "
+                        "same concurrency are measured in alternating slices of 100 requests "
+                        "with the same client, so the machine's drift falls on both.",
+                    ]
+                    if args.baseline
+                    else []
+                ),
                 "",
                 *busy_warning(busy_before, args.max_busy, args.quiet_timeout),
                 table,
