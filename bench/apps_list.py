@@ -389,13 +389,10 @@ def baseline_lines(each: Sequence[dict[str, float]], concurrency: int, rev: str)
     makes of it on this machine."""
     limit = TARGET_CPU_MS / BASELINE_CPU_MS
 
-    def fraction(name: str) -> str:
+    def fraction(name: str, bold: str = "") -> str:
         values = [e[name] for e in each]
-        return (
-            f"{statistics.median(values):.2f} (rounds: "
-            + ", ".join(f"{v:.2f}" for v in values)
-            + ")"
-        )
+        rounds_text = ", ".join(f"{v:.2f}" for v in values)
+        return f"{bold}{statistics.median(values):.2f}{bold} (rounds: {rounds_text})"
 
     base_1 = statistics.median(e["base_1"] for e in each) * 1000
     base_c = statistics.median(e["base_c"] for e in each) * 1000
@@ -404,7 +401,7 @@ def baseline_lines(each: Sequence[dict[str, float]], concurrency: int, rev: str)
     return [
         f"Server CPU per request beside the baseline (`{rev[:7]}`, the code the issue "
         f"measured {BASELINE_CPU_MS} ms on), same client, alternating slices: this code / the "
-        f"baseline **{fraction('frac_1')}** at concurrency 1, {fraction('frac_c')} at "
+        f"baseline {fraction('frac_1', '**')} at concurrency 1, {fraction('frac_c')} at "
         f"concurrency {concurrency}; the baseline here: {base_1:.2f} ms and {base_c:.2f} ms",
         f"The target, {TARGET_CPU_MS} ms where the baseline takes {BASELINE_CPU_MS} ms, is a "
         f"fraction of {limit:.2f} on any machine: {verdict} at concurrency 1 "
