@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from _common import REPO_DIR
+from _common import REPO_DIR, environment_with
 
 # Seeds the baseline's database with the baseline's own code (its migrations, its models,
 # its benchmark's rows) and prints the password of a user to log in as.
@@ -69,9 +69,7 @@ def seed_baseline(
     done = subprocess.run(
         [sys.executable, "-c", _SEED.format(module=module), url, str(apps), str(seed), email],
         cwd=tree / "bench",
-        env={k: v for k, v in os.environ.items() if not k.startswith("DC_")}
-        | env
-        | baseline_env(tree),
+        env=environment_with(env | baseline_env(tree)),
         capture_output=True,
         text=True,
         check=False,

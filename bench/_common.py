@@ -712,13 +712,19 @@ def floor_serve(database_url: str, workdir: Path) -> Iterator[tuple[str, int]]:
         yield served
 
 
+def environment_with(dc_env: dict[str, str]) -> dict[str, str]:
+    """This process's environment with no ``DC_`` variable but those of ``dc_env`` (which
+    may also set others, e.g. ``PYTHONPATH``)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("DC_")} | dc_env
+
+
 @contextmanager
 def serve_process(
     argv: list[str], dc_env: dict[str, str], port: int, ready_path: str, workdir: Path
 ) -> Iterator[tuple[str, int]]:
     """``argv`` started in ``workdir`` with no ``DC_`` variable but ``dc_env``, until
     ``ready_path`` answers 200 (30 s at most); yields (base URL, pid); always stops it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")} | dc_env
+    env = environment_with(dc_env)
     name = Path(argv[0]).name
     log_path = workdir / f"{name}-{port}.log"
     base_url = f"http://127.0.0.1:{port}"

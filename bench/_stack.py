@@ -28,7 +28,7 @@ from urllib.parse import quote, urlparse
 import httpx
 import orjson
 import psutil
-from _common import HEALTH_PATH, MACHINE_LOCK, REPO_DIR, free_port
+from _common import HEALTH_PATH, MACHINE_LOCK, REPO_DIR, environment_with, free_port
 
 log = logging.getLogger("bench.fleet")
 
@@ -153,10 +153,8 @@ def rabbitmq_vhost(prefix: str, base_url: str = RABBITMQ_URL) -> Iterator[str]:
 
 def dc_environment(extra: dict[str, str]) -> dict[str, str]:
     """This process's environment without any ``DC_`` variable, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")}
-    env["PYTHONPATH"] = str(REPO_DIR)  # tests.agent_apps for the agents
-    env.update(extra)
-    return env
+    # PYTHONPATH: tests.agent_apps for the agents
+    return environment_with({"PYTHONPATH": str(REPO_DIR), **extra})
 
 
 @dataclass

@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -541,20 +541,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             with (
                 exclusive_machine(),
                 dcctl_serve(url, Path(tmp), JWT_SECRET, SERVER_ENV) as (base_url, pid),
+                dcctl_serve(base_db, Path(tmp), JWT_SECRET, SERVER_ENV | base_env)
+                if baseline is not None
+                else nullcontext() as old_served,
             ):
                 log.info("server %s (pid %d) is up; waiting for a quiet machine", base_url, pid)
-                old = None
-                if baseline is not None:
-                    old_url, old_pid = stack.enter_context(
-                        dcctl_serve(base_db, Path(tmp), JWT_SECRET, SERVER_ENV | base_env)
-                    )
-                    log.info("the baseline's server %s (pid %d) is up", old_url, old_pid)
                 busy_before = wait_until_quiet(args.max_busy, args.quiet_timeout)
                 token = login(base_url, BENCH_USER, password)  # after the wait: tokens live 30 min
                 check_answer(base_url, token, paths[0])
-                if baseline is not None:
+                old = None
+                if old_served is not None:
+                    old_url, old_pid = old_served
                     old = (old_url, login(old_url, BENCH_USER, base_password), old_pid)
-                    check_answer(old[0], old[1], paths[0])
+                    check_answer(old_url, old[1], paths[0])
+                    log.info("the baseline's server %s (pid %d) answers", old_url, old_pid)
                 load_before = load_average()
                 log.info("  %.0f%% of the CPUs busy before measuring", busy_before)
                 log.info("service call in-process ...")

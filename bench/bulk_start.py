@@ -76,6 +76,7 @@ from _common import (
     code_version,
     create_bench_user,
     dcctl_serve,
+    environment_with,
     exclusive_machine,
     fmt_ms,
     load_average,
@@ -248,9 +249,9 @@ def purge_queue(amqp_url: str) -> None:
 
 def dc_environment(url: str, extra: dict[str, str]) -> dict[str, str]:
     """The worker's and relay's environment: no ``DC_`` variable of ours but these."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")}
-    env.update(DC_JWT_SECRET=JWT_SECRET, DC_DATABASE_URL=url, DC_LOG_LEVEL="WARNING", **extra)
-    return env
+    return environment_with(
+        {"DC_JWT_SECRET": JWT_SECRET, "DC_DATABASE_URL": url, "DC_LOG_LEVEL": "WARNING", **extra}
+    )
 
 
 @contextmanager

@@ -33,7 +33,6 @@ import datetime as dt
 import fcntl
 import importlib
 import logging
-import os
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ from _common import (
     busy_cpu_percent,
     create_bench_user,
     dcctl_serve,
+    environment_with,
     fmt_ms,
     load_average,
     login,
@@ -130,8 +130,7 @@ def drop_database(name: str) -> None:
 
 def dcctl_upgrade(url: str) -> None:
     """``dcctl db upgrade`` against ``url``, as an operator migrates."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")}
-    env.update(DC_DATABASE_URL=url, DC_JWT_SECRET=JWT_SECRET)
+    env = environment_with({"DC_DATABASE_URL": url, "DC_JWT_SECRET": JWT_SECRET})
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             [str(REPO_DIR / ".venv" / "bin" / "dcctl"), "db", "upgrade"],

@@ -297,7 +297,7 @@ def bare_server(channel: str) -> Iterator[tuple[str, int]]:
 @contextmanager
 def api_server(workdir: Path, channel: str, clients: int) -> Iterator[tuple[str, int, str]]:
     """``dcctl serve`` with Redis; yields (ws URL, pid, a viewer's token); always stops it."""
-    from _common import free_port, serve_process
+    from _common import environment_with, free_port, serve_process
 
     from control.auth.roles import Role
     from control.auth.tokens import TokenService, new_id
@@ -319,7 +319,7 @@ def api_server(workdir: Path, channel: str, clients: int) -> Iterator[tuple[str,
         "DC_WS_MAX_CONNECTIONS_PER_IP": str(clients * 2),
         "DC_WS_HEARTBEAT_SECONDS": "3600",
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DC_")} | dc_env
+    env = environment_with(dc_env)
     dcctl = REPO_DIR / ".venv" / "bin" / "dcctl"
     upgrade = subprocess.run(
         [str(dcctl), "db", "upgrade"], cwd=workdir, env=env, capture_output=True, text=True
